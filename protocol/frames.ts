@@ -1,0 +1,280 @@
+import { ErrorCode, isErrorCode, ParecoError } from './errors.js';
+import { bin, bool, list, num, oneOf, optStr, record, str, uint, type Fields } from './shape.js';
+import { checkWirePath } from './wire-path.js';
+
+/*
+ * Every frame is one msgpack map with a type `t`. Requests (client → server) carry an `id`;
+ * every response carries the `id` of its request. See PROTOCOL.md for the semantics.
+ */
+
+export const HASHES = ['xxh64', 'xxh32', 'crc32', 'md5', 'sha1', 'sha256', 'sha512'] as const;
+export type HashName = (typeof HASHES)[number];
+
+export const MODES = ['upload', 'download'] as const;
+export type Mode = (typeof MODES)[number];
+
+/** Kinds of tree entries: file, directory, symlink, other (fifo, socket, device — never copied). */
+export const KINDS = ['f', 'd', 'l', 'o'] as const;
+export type Kind = (typeof KINDS)[number];
+
+/** One entry of a tree listing. `mtime` is milliseconds since the epoch (with a fraction). */
+export interface Entry {
+  path: string;
+  kind: Kind;
+  size: number;
+  mtime: number;
+  mode: number;
+  /** Symlink target, for kind 'l'. */
+  target?: string;
+}
+
+export const LIMITS = {
+  /** Largest chunk size a session may use. */
+  maxChunk: 64 * 1024 * 1024,
+  minChunk: 1,
+  /** Entries in one `entries` frame. */
+  listBatch: 1000,
+  /** Digests asked in one `hash` request. */
+  hashBatch: 1024,
+  /** Include or exclude patterns of a session. */
+  maxPatterns: 1000,
+  maxDigest: 64,
+} as const;
+
+export interface OpenRequest {
+  t: 'open';
+  id: number;
+  v: number;
+  mode: Mode;
+  dir: string;
+  chunk: number;
+  hash: HashName;
+  include: string[];
+  exclude: string[];
+  inplace: boolean;
+}
+export interface JoinRequest { t: 'join'; id: number; v: number; session: string; key: string }
+export interface ListRequest { t: 'list'; id: number }
+export interface HashRequest { t: 'hash'; id: number; path: string; from: number; count: number }
+export interface StatRequest { t: 'stat'; id: number; path: string }
+export interface ReadRequest { t: 'read'; id: number; path: string; offset: number; length: number }
+export interface BeginRequest { t: 'begin'; id: number; path: string; size: number }
+export interface WriteRequest { t: 'write'; id: number; path: string; offset: number; data: Buffer; digest: Buffer }
+export interface CommitRequest { t: 'commit'; id: number; path: string; size: number; mtime: number; mode: number }
+export interface MetaRequest { t: 'meta'; id: number; path: string; mtime: number; mode: number }
+export interface MkdirRequest { t: 'mkdir'; id: number; path: string }
+export interface SymlinkRequest { t: 'symlink'; id: number; path: string; target: string; mtime: number }
+export interface DeleteRequest { t: 'delete'; id: number; path: string; recursive: boolean }
+export interface CloseRequest { t: 'close'; id: number }
+
+export type Request =
+  | OpenRequest
+  | JoinRequest
+  | ListRequest
+  | HashRequest
+  | StatRequest
+  | ReadRequest
+  | BeginRequest
+  | WriteRequest
+  | CommitRequest
+  | MetaRequest
+  | MkdirRequest
+  | SymlinkRequest
+  | DeleteRequest
+  | CloseRequest;
+
+export interface OkResponse { t: 'ok'; id: number }
+export interface OpenedResponse { t: 'opened'; id: number; session: string; key: string; server: string }
+export interface EntriesResponse { t: 'entries'; id: number; entries: Entry[]; done: boolean }
+export interface HashesResponse { t: 'hashes'; id: number; size: number; partial: boolean; digests: Buffer[] }
+export interface StatResponse { t: 'stat'; id: number; entry: Entry | null }
+export interface DataResponse { t: 'data'; id: number; data: Buffer; digest: Buffer }
+export interface ErrorResponse { t: 'error'; id: number; code: string; message: string }
+
+export type Response =
+  | OkResponse
+  | OpenedResponse
+  | EntriesResponse
+  | HashesResponse
+  | StatResponse
+  | DataResponse
+  | ErrorResponse;
+
+/** Limits the decoder enforces; `maxData` follows the session's chunk size. */
+export interface DecodeLimits {
+  maxData: number;
+}
+
+const DEFAULT_DECODE_LIMITS: DecodeLimits = { maxData: LIMITS.maxChunk };
+
+type RequestParser = (f: Fields, limits: DecodeLimits) => Request;
+
+const path = (f: Fields, t: string, field = 'path') => checkWirePath(str(f, t, field));
+const mode = (f: Fields, t: string) => uint(f, t, 'mode', 0o7777);
+const patterns = (f: Fields, t: string, field: string) =>
+  list(f, t, field, LIMITS.maxPatterns, (v) => {
+    if (typeof v !== 'string' || v.length === 0 || v.length > 1024) {
+      throw new ParecoError(ErrorCode.PROTOCOL, `malformed ${t} frame: ${field} must hold non-empty strings`);
+    }
+    return v;
+  });
+
+const requestParsers: Record<Request['t'], RequestParser> = {
+  open: (f) => ({
+    t: 'open',
+    id: uint(f, 'open', 'id'),
+    v: uint(f, 'open', 'v'),
+    mode: oneOf(f, 'open', 'mode', MODES),
+    dir: str(f, 'open', 'dir'),
+    chunk: uint(f, 'open', 'chunk', LIMITS.maxChunk),
+    hash: oneOf(f, 'open', 'hash', HASHES),
+    include: patterns(f, 'open', 'include'),
+    exclude: patterns(f, 'open', 'exclude'),
+    inplace: bool(f, 'open', 'inplace'),
+  }),
+  join: (f) => ({
+    t: 'join',
+    id: uint(f, 'join', 'id'),
+    v: uint(f, 'join', 'v'),
+    session: str(f, 'join', 'session', 64),
+    key: str(f, 'join', 'key', 128),
+  }),
+  list: (f) => ({ t: 'list', id: uint(f, 'list', 'id') }),
+  hash: (f) => ({
+    t: 'hash',
+    id: uint(f, 'hash', 'id'),
+    path: path(f, 'hash'),
+    from: uint(f, 'hash', 'from'),
+    count: uint(f, 'hash', 'count', LIMITS.hashBatch),
+  }),
+  stat: (f) => ({ t: 'stat', id: uint(f, 'stat', 'id'), path: path(f, 'stat') }),
+  read: (f, limits) => ({
+    t: 'read',
+    id: uint(f, 'read', 'id'),
+    path: path(f, 'read'),
+    offset: uint(f, 'read', 'offset'),
+    length: uint(f, 'read', 'length', limits.maxData),
+  }),
+  begin: (f) => ({ t: 'begin', id: uint(f, 'begin', 'id'), path: path(f, 'begin'), size: uint(f, 'begin', 'size') }),
+  write: (f, limits) => ({
+    t: 'write',
+    id: uint(f, 'write', 'id'),
+    path: path(f, 'write'),
+    offset: uint(f, 'write', 'offset'),
+    data: bin(f, 'write', 'data', limits.maxData),
+    digest: bin(f, 'write', 'digest', LIMITS.maxDigest),
+  }),
+  commit: (f) => ({
+    t: 'commit',
+    id: uint(f, 'commit', 'id'),
+    path: path(f, 'commit'),
+    size: uint(f, 'commit', 'size'),
+    mtime: num(f, 'commit', 'mtime'),
+    mode: mode(f, 'commit'),
+  }),
+  meta: (f) => ({
+    t: 'meta',
+    id: uint(f, 'meta', 'id'),
+    path: path(f, 'meta'),
+    mtime: num(f, 'meta', 'mtime'),
+    mode: mode(f, 'meta'),
+  }),
+  mkdir: (f) => ({ t: 'mkdir', id: uint(f, 'mkdir', 'id'), path: path(f, 'mkdir') }),
+  symlink: (f) => ({
+    t: 'symlink',
+    id: uint(f, 'symlink', 'id'),
+    path: path(f, 'symlink'),
+    target: str(f, 'symlink', 'target'),
+    mtime: num(f, 'symlink', 'mtime'),
+  }),
+  delete: (f) => ({
+    t: 'delete',
+    id: uint(f, 'delete', 'id'),
+    path: path(f, 'delete'),
+    recursive: bool(f, 'delete', 'recursive'),
+  }),
+  close: (f) => ({ t: 'close', id: uint(f, 'close', 'id') }),
+};
+
+function typeOf(value: unknown, side: string): { f: Fields; t: string } {
+  const f = record(value, side, 'frame');
+  if (typeof f.t !== 'string') throw new ParecoError(ErrorCode.PROTOCOL, `malformed ${side} frame: no type`);
+  return { f, t: f.t };
+}
+
+/** Validates a decoded request frame; throws PROTOCOL (or BAD_PATH) on anything unexpected. */
+export function parseRequest(value: unknown, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): Request {
+  const { f, t } = typeOf(value, 'request');
+  const parser = Object.hasOwn(requestParsers, t) ? requestParsers[t as Request['t']] : undefined;
+  if (parser === undefined) throw new ParecoError(ErrorCode.PROTOCOL, `unknown request type ${JSON.stringify(t.slice(0, 40))}`);
+  return parser(f, limits);
+}
+
+export function parseEntry(value: unknown): Entry {
+  const f = record(value, 'entries', 'entry');
+  const entry: Entry = {
+    path: checkWirePath(str(f, 'entries', 'path')),
+    kind: oneOf(f, 'entries', 'kind', KINDS),
+    size: uint(f, 'entries', 'size'),
+    mtime: num(f, 'entries', 'mtime'),
+    mode: uint(f, 'entries', 'mode', 0o7777),
+  };
+  const target = optStr(f, 'entries', 'target');
+  if (target !== undefined) entry.target = target;
+  if (entry.path === '') throw new ParecoError(ErrorCode.BAD_PATH, 'unsafe path "": an entry cannot be the root');
+  return entry;
+}
+
+type ResponseParser = (f: Fields, limits: DecodeLimits) => Response;
+
+const responseParsers: Record<Response['t'], ResponseParser> = {
+  ok: (f) => ({ t: 'ok', id: uint(f, 'ok', 'id') }),
+  opened: (f) => ({
+    t: 'opened',
+    id: uint(f, 'opened', 'id'),
+    session: str(f, 'opened', 'session', 64),
+    key: str(f, 'opened', 'key', 128),
+    server: str(f, 'opened', 'server', 64),
+  }),
+  entries: (f) => ({
+    t: 'entries',
+    id: uint(f, 'entries', 'id'),
+    entries: list(f, 'entries', 'entries', LIMITS.listBatch, parseEntry),
+    done: bool(f, 'entries', 'done'),
+  }),
+  hashes: (f) => ({
+    t: 'hashes',
+    id: uint(f, 'hashes', 'id'),
+    size: uint(f, 'hashes', 'size'),
+    partial: bool(f, 'hashes', 'partial'),
+    digests: list(f, 'hashes', 'digests', LIMITS.hashBatch, (v) => bin({ digests: v }, 'hashes', 'digests', LIMITS.maxDigest)),
+  }),
+  stat: (f) => ({
+    t: 'stat',
+    id: uint(f, 'stat', 'id'),
+    entry: f.entry === null || f.entry === undefined ? null : parseEntry(f.entry),
+  }),
+  data: (f, limits) => ({
+    t: 'data',
+    id: uint(f, 'data', 'id'),
+    data: bin(f, 'data', 'data', limits.maxData),
+    digest: bin(f, 'data', 'digest', LIMITS.maxDigest),
+  }),
+  error: (f) => {
+    const code = str(f, 'error', 'code', 64);
+    return {
+      t: 'error',
+      id: uint(f, 'error', 'id'),
+      code: isErrorCode(code) ? code : ErrorCode.IO,
+      message: str(f, 'error', 'message', 4096),
+    };
+  },
+};
+
+/** Validates a decoded response frame; throws PROTOCOL on anything unexpected. */
+export function parseResponse(value: unknown, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): Response {
+  const { f, t } = typeOf(value, 'response');
+  const parser = Object.hasOwn(responseParsers, t) ? responseParsers[t as Response['t']] : undefined;
+  if (parser === undefined) throw new ParecoError(ErrorCode.PROTOCOL, `unknown response type ${JSON.stringify(t.slice(0, 40))}`);
+  return parser(f, limits);
+}

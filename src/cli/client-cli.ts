@@ -1,0 +1,115 @@
+import { Command, CommanderError, Option } from 'commander';
+import { HASHES, LIMITS, MODES, type HashName, type Mode } from '../../protocol/index.js';
+import { sync, SYNC_DEFAULTS } from '../client/sync.js';
+import type { SyncSummary } from '../client/sync-report.js';
+import { VERSION } from '../version.js';
+import { ExitCode, exitCodeOfError, exitCodeOfSummary } from './exit-codes.js';
+import { collect, durationOption, integerOption, sizeOption } from './option-parsers.js';
+import { LOG_LEVELS, Reporter, type LogLevel } from './reporter.js';
+import { emptySummary } from '../client/sync-report.js';
+
+interface ClientOptions {
+  mode: Mode;
+  server?: string;
+  localDir: string;
+  remoteDir: string;
+  numConnections: number;
+  chunk: number;
+  hash: HashName;
+  skipDigest?: boolean;
+  deleteUnexpected?: boolean;
+  inplace?: boolean;
+  include?: string[];
+  exclude?: string[];
+  authToken?: string;
+  timeout: number;
+  connectTimeout: number;
+  logLevel: LogLevel;
+  json?: boolean;
+}
+
+/** Pareco's own camelCase spellings, accepted but not shown in --help. */
+const hidden = (flags: string, description = '') => new Option(flags, description).hideHelp();
+
+function program(): Command {
+  return new Command('pareco')
+    .description('Copy or synchronise a directory with a pareco-server over parallel WebSocket connections.')
+    .version(VERSION, '-v, --version', 'print the version and exit')
+    .helpOption('-h, --help', 'show this help')
+    .addOption(new Option('-m, --mode <mode>', 'upload (local → remote) or download (remote → local)').choices(MODES).makeOptionMandatory())
+    .option('-s, --server <url>', 'server URL, http(s):// or ws(s):// with an optional path prefix (default: an embedded server on this machine)')
+    .requiredOption('-l, --local-dir <dir>', 'local directory')
+    .requiredOption('-r, --remote-dir <dir>', "remote directory (relative paths start at the server's working directory)")
+    .option('-n, --num-connections <n>', 'number of parallel connections', integerOption(1, 256), SYNC_DEFAULTS.connections)
+    .option('-c, --chunk <size>', 'chunk size (200, 30K, 2M, 1G)', sizeOption(LIMITS.minChunk, LIMITS.maxChunk), SYNC_DEFAULTS.chunk)
+    .addOption(new Option('--hash <name>', 'chunk digest').choices(HASHES).default(SYNC_DEFAULTS.hash))
+    .option('--skip-digest', 'skip files whose size and mtime are equal without comparing digests')
+    .option('--delete-unexpected', 'delete destination entries that are not in the source (within the filters)')
+    .addOption(new Option('--delete', 'alias of --delete-unexpected').implies({ deleteUnexpected: true }))
+    .option('--inplace', 'write into destination files directly instead of a partial file renamed at the end')
+    .option('-i, --include <glob>', 'only transfer paths matching the glob (repeatable)', collect)
+    .option('-e, --exclude <glob>', 'never transfer paths matching the glob (repeatable; beats --include)', collect)
+    .addOption(new Option('-a, --auth-token <token>', 'bearer token for the server').env('PARECO_AUTH_TOKEN'))
+    .option('-t, --timeout <duration>', 'a connection silent this long is dead (100ms, 3s, 4m, 2h)', durationOption(100), SYNC_DEFAULTS.timeout)
+    .option('--connect-timeout <duration>', 'time allowed to connect', durationOption(1), SYNC_DEFAULTS.connectTimeout)
+    .addOption(new Option('--log-level <level>', 'output detail').choices(LOG_LEVELS).default('files'))
+    .option('--json', 'print one JSON object per line on stdout, ending with a summary')
+    .addOption(hidden('--localDir <dir>'))
+    .addOption(hidden('--remoteDir <dir>'))
+    .addOption(hidden('--numConnections <n>').argParser(integerOption(1, 256)))
+    .addOption(hidden('--skipDigest'))
+    .addOption(hidden('--deleteUnexpected'))
+    .addOption(hidden('--authToken <token>'))
+    .addOption(hidden('--connectTimeout <duration>').argParser(durationOption(1)))
+    .addOption(hidden('--logLevel <level>').choices(LOG_LEVELS))
+    .showSuggestionAfterError(true)
+    .allowExcessArguments(false);
+}
+
+/** Runs the pareco client CLI and resolves with the process exit code. */
+export async function runClient(argv: string[], io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const command = program()
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: () => {}, outputError: () => {} });
+  let options: ClientOptions;
+  try {
+    command.parse(argv, { from: 'user' });
+    options = command.opts<ClientOptions>();
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return ExitCode.OK; // --help, --version
+      io.stderr.write(`pareco: ${error.message.replace(/^error: /, '')}\n`);
+      return ExitCode.USAGE;
+    }
+    throw error;
+  }
+
+  const reporter = new Reporter({ level: options.logLevel, json: options.json ?? false, ...io });
+  let summary: SyncSummary;
+  try {
+    summary = await sync({
+      mode: options.mode,
+      localDir: options.localDir,
+      remoteDir: options.remoteDir,
+      ...(options.server === undefined ? {} : { server: options.server }),
+      ...(options.authToken === undefined ? {} : { token: options.authToken }),
+      connections: options.numConnections,
+      chunk: options.chunk,
+      hash: options.hash,
+      skipDigest: options.skipDigest ?? false,
+      deleteUnexpected: options.deleteUnexpected ?? false,
+      inplace: options.inplace ?? false,
+      include: options.include ?? [],
+      exclude: options.exclude ?? [],
+      timeout: options.timeout,
+      connectTimeout: options.connectTimeout,
+      onEvent: (event) => reporter.event(event),
+    });
+  } catch (error) {
+    reporter.fatal(error);
+    if (options.json) reporter.summary({ ...emptySummary(), ok: false });
+    return exitCodeOfError(error);
+  }
+  reporter.summary(summary);
+  return exitCodeOfSummary(summary);
+}

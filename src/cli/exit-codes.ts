@@ -1,0 +1,23 @@
+import { ErrorCode, ParecoError } from '../../protocol/index.js';
+import type { SyncSummary } from '../client/sync-report.js';
+
+/** Exit codes, rsync-compatible where rsync has one. Documented in README.md. */
+export const ExitCode = {
+  OK: 0,
+  ERROR: 1,
+  USAGE: 2,
+  /** Some files failed. */
+  PARTIAL: 23,
+  /** Some source files vanished or changed during the transfer. */
+  VANISHED: 24,
+} as const;
+
+export function exitCodeOfSummary(summary: SyncSummary): number {
+  if (summary.filesFailed > 0) return ExitCode.PARTIAL;
+  if (summary.filesChanged > 0) return ExitCode.VANISHED;
+  return ExitCode.OK;
+}
+
+export function exitCodeOfError(error: unknown): number {
+  return error instanceof ParecoError && error.code === ErrorCode.USAGE ? ExitCode.USAGE : ExitCode.ERROR;
+}

@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { Command, CommanderError, Option } from 'commander';
+import { createConsola } from 'consola';
+import { startServer } from '../server/server.js';
+import { VERSION } from '../version.js';
+import { ExitCode } from './exit-codes.js';
+import { durationOption, integerOption } from './option-parsers.js';
+
+interface ServerCliOptions {
+  port: number;
+  host?: string;
+  authToken?: string;
+  authTokenFile?: string;
+  generateAuth?: boolean;
+  insecureNoAuth?: boolean;
+  expire: number;
+  basePath?: string;
+}
+
+const hidden = (flags: string) => new Option(flags).hideHelp();
+
+function program(): Command {
+  return new Command('pareco-server')
+    .description('Serve directories to pareco clients over WebSocket.')
+    .version(VERSION, '-v, --version', 'print the version and exit')
+    .helpOption('-h, --help', 'show this help')
+    .option('-p, --port <port>', 'TCP port (0 picks a free one)', integerOption(0, 65535), 8080)
+    .option('--host <address>', 'bind address (default: 0.0.0.0 with a token, 127.0.0.1 without)')
+    .addOption(new Option('-a, --auth-token <token>', 'bearer token clients must present').env('PARECO_AUTH_TOKEN'))
+    .option('--auth-token-file <file>', 'read the token from a file (first line)')
+    .option('-g, --generate-auth', 'generate a random token, print it, and require it')
+    .option('--insecure-no-auth', 'allow binding a non-loopback address without a token')
+    .option('-e, --expire <duration>', 'idle session expiry (150s, 5m)', durationOption(100), 150_000)
+    .option('--base-path <path>', 'URL path prefix, e.g. /pareco (endpoint: /pareco/v1/ws)')
+    .addOption(hidden('--authToken <token>'))
+    .addOption(hidden('--generateAuth'))
+    .addOption(hidden('--basePath <path>'))
+    .allowExcessArguments(false);
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+}
+
+/** Runs pareco-server until SIGINT/SIGTERM; resolves with the exit code. */
+export async function runServer(argv: string[]): Promise<number> {
+  const command = program()
+    .exitOverride()
+    .configureOutput({ writeErr: () => {}, outputError: () => {} });
+  let options: ServerCliOptions;
+  try {
+    command.parse(argv, { from: 'user' });
+    options = command.opts<ServerCliOptions>();
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return ExitCode.OK;
+      process.stderr.write(`pareco-server: ${error.message.replace(/^error: /, '')}\n`);
+      return ExitCode.USAGE;
+    }
+    throw error;
+  }
+  const usage = (message: string) => {
+    process.stderr.write(`pareco-server: ${message}\n`);
+    return ExitCode.USAGE;
+  };
+
+  let token = options.authToken;
+  if (options.authTokenFile !== undefined) {
+    try {
+      token = (await readFile(options.authTokenFile, 'utf8')).split(/\r?\n/)[0]!.trim();
+    } catch (error) {
+      return usage(`cannot read --auth-token-file ${options.authTokenFile}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+    if (token === '') return usage(`--auth-token-file ${options.authTokenFile} is empty`);
+  }
+  if (options.generateAuth) token = randomBytes(24).toString('base64url');
+  if (token !== undefined && !/^[\x21-\x7e]+$/.test(token)) return usage('the auth token must be printable ASCII without spaces');
+
+  const host = options.host ?? (token === undefined ? '127.0.0.1' : '0.0.0.0');
+  if (token === undefined && !isLoopback(host) && !options.insecureNoAuth) {
+    return usage(`refusing to listen on ${host} without an auth token: use -a/-g, or --insecure-no-auth`);
+  }
+
+  const log = createConsola({ reporters: [{ log: (entry) => process.stdout.write(`${entry.args.join(' ')}\n`) }] });
+  let server;
+  try {
+    server = await startServer({
+      port: options.port,
+      host,
+      ...(token === undefined ? {} : { token }),
+      expire: options.expire,
+      ...(options.basePath === undefined ? {} : { basePath: options.basePath }),
+      log: (message) => log.info(message),
+    });
+  } catch (error) {
+    process.stderr.write(`pareco-server: cannot listen on ${host}:${options.port}: ${(error as Error).message}\n`);
+    return ExitCode.ERROR;
+  }
+
+  if (options.generateAuth) log.info(`auth token: ${token}`);
+  log.info(`pareco-server ${VERSION} listening on ${server.host} port: ${server.port} (${server.url})`);
+  if (token === undefined) {
+    log.warn(isLoopback(host) ? 'no auth token: anyone on this machine can connect' : 'WARNING: no auth token and not on loopback: anyone who can reach this port can read and write files');
+  }
+
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  log.info('shutting down');
+  await server.close();
+  return ExitCode.OK;
+}

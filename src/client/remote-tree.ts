@@ -1,0 +1,66 @@
+import type { Entry } from '../../protocol/index.js';
+import type { ChunkData, DigestList, Meta, Tree } from '../fs/tree.js';
+import type { LanePool } from './lane-pool.js';
+
+/** The server's side of a session, seen through the lanes as a Tree. */
+export class RemoteTree implements Tree {
+  readonly #pool: LanePool;
+
+  constructor(pool: LanePool) {
+    this.#pool = pool;
+  }
+
+  async *list(): AsyncIterable<Entry[]> {
+    for (;;) {
+      const { entries, done } = await this.#pool.request({ t: 'list' }, 'entries');
+      if (entries.length > 0) yield entries;
+      if (done) return;
+    }
+  }
+
+  async stat(path: string): Promise<Entry | null> {
+    return (await this.#pool.request({ t: 'stat', path }, 'stat')).entry;
+  }
+
+  async digests(path: string, from: number, count: number): Promise<DigestList> {
+    const { size, partial, digests } = await this.#pool.request({ t: 'hash', path, from, count }, 'hashes');
+    return { size, partial, digests };
+  }
+
+  async read(path: string, offset: number, length: number): Promise<ChunkData> {
+    const { data, digest } = await this.#pool.request({ t: 'read', path, offset, length }, 'data');
+    return { data, digest };
+  }
+
+  async begin(path: string, size: number): Promise<void> {
+    await this.#pool.request({ t: 'begin', path, size }, 'ok');
+  }
+
+  async write(path: string, offset: number, data: Buffer, digest: Buffer): Promise<void> {
+    await this.#pool.request({ t: 'write', path, offset, data, digest }, 'ok');
+  }
+
+  async commit(path: string, size: number, meta: Meta): Promise<void> {
+    await this.#pool.request({ t: 'commit', path, size, mtime: meta.mtime, mode: meta.mode }, 'ok');
+  }
+
+  async setMeta(path: string, meta: Meta): Promise<void> {
+    await this.#pool.request({ t: 'meta', path, mtime: meta.mtime, mode: meta.mode }, 'ok');
+  }
+
+  async mkdir(path: string): Promise<void> {
+    await this.#pool.request({ t: 'mkdir', path }, 'ok');
+  }
+
+  async symlink(path: string, target: string, mtime: number): Promise<void> {
+    await this.#pool.request({ t: 'symlink', path, target, mtime }, 'ok');
+  }
+
+  async remove(path: string, recursive: boolean): Promise<void> {
+    await this.#pool.request({ t: 'delete', path, recursive }, 'ok');
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.close();
+  }
+}

@@ -1,0 +1,48 @@
+/** What a sync tells its caller as it goes: the CLI turns these into log lines or NDJSON. */
+export type SyncEvent =
+  | { type: 'connected'; session: string; server: string; lanes: number }
+  | { type: 'file'; path: string; action: 'new' | 'update' | 'metadata' | 'uptodate'; size: number; bytesSent: number }
+  | { type: 'chunk'; path: string; offset: number; length: number }
+  | { type: 'mkdir'; path: string }
+  | { type: 'symlink'; path: string; target: string }
+  | { type: 'delete'; path: string; kind: 'file' | 'dir' | 'symlink' }
+  | { type: 'warning'; path?: string; code: string; message: string }
+  | { type: 'error'; path?: string; code: string; message: string };
+
+export interface SyncSummary {
+  ok: boolean;
+  filesTotal: number;
+  filesTransferred: number;
+  filesSkipped: number;
+  filesDeleted: number;
+  dirsDeleted: number;
+  bytesTotal: number;
+  bytesTransferred: number;
+  bytesSkipped: number;
+  chunksTransferred: number;
+  chunksSkipped: number;
+  /** Files that failed (exit 23). */
+  filesFailed: number;
+  /** Source files that vanished or changed while being read (exit 24). */
+  filesChanged: number;
+  durationMs: number;
+}
+
+export function emptySummary(): SyncSummary {
+  return {
+    ok: true,
+    filesTotal: 0,
+    filesTransferred: 0,
+    filesSkipped: 0,
+    filesDeleted: 0,
+    dirsDeleted: 0,
+    bytesTotal: 0,
+    bytesTransferred: 0,
+    bytesSkipped: 0,
+    chunksTransferred: 0,
+    chunksSkipped: 0,
+    filesFailed: 0,
+    filesChanged: 0,
+    durationMs: 0,
+  };
+}

@@ -1,0 +1,301 @@
+import { mkdir, realpath, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ErrorCode, ParecoError, toParecoError, type Entry, type HashName, type Mode } from '../../protocol/index.js';
+import { loadDigest } from '../digest/registry.js';
+import { PathFilter } from '../fs/filter.js';
+import { LocalTree } from '../fs/local-tree.js';
+import type { Tree } from '../fs/tree.js';
+import { startServer, type RunningServer } from '../server/server.js';
+import { DEFAULT_HEARTBEAT } from '../transport/heartbeat.js';
+import { forEachLimited } from './bounded-parallel.js';
+import { ByteWindow } from './byte-window.js';
+import { sameMtime, transferFile, type TransferContext } from './file-transfer.js';
+import { LanePool } from './lane-pool.js';
+import { RemoteTree } from './remote-tree.js';
+import { emptySummary, type SyncEvent, type SyncSummary } from './sync-report.js';
+import { toWebSocketUrl } from './server-url.js';
+
+export interface SyncOptions {
+  mode: Mode;
+  localDir: string;
+  remoteDir: string;
+  /** Server URL (http, https, ws or wss). Without one, an embedded server on loopback is used. */
+  server?: string;
+  token?: string;
+  /** Number of WebSocket connections (lanes). */
+  connections?: number;
+  /** Chunk size in bytes. */
+  chunk?: number;
+  hash?: HashName;
+  /** Trust equal size and mtime instead of comparing digests. */
+  skipDigest?: boolean;
+  /** Remove destination entries absent from the source (among those the filters select). */
+  deleteUnexpected?: boolean;
+  include?: string[];
+  exclude?: string[];
+  /** Write straight into destination files instead of a partial file renamed at commit. */
+  inplace?: boolean;
+  /** Milliseconds a connection may stay silent before it is considered dead. */
+  timeout?: number;
+  connectTimeout?: number;
+  onEvent?: (event: SyncEvent) => void;
+}
+
+export const SYNC_DEFAULTS = {
+  connections: 10,
+  chunk: 1024 * 1024,
+  hash: 'xxh64' as HashName,
+  timeout: 60_000,
+  connectTimeout: 10_000,
+};
+
+/** Codes after which the whole sync stops: the connection or session is gone. */
+const FATAL = new Set<string>([
+  ErrorCode.CONNECTION,
+  ErrorCode.TIMEOUT,
+  ErrorCode.ABORTED,
+  ErrorCode.PROTOCOL,
+  ErrorCode.AUTH,
+  ErrorCode.VERSION,
+  ErrorCode.SESSION_NOT_FOUND,
+  ErrorCode.SESSION_EXPIRED,
+]);
+
+/** Bytes of chunk payload each lane may have in flight. */
+const LANE_WINDOW = 4 * 1024 * 1024;
+
+const depth = (path: string) => path.split('/').length;
+const parentOf = (path: string) => (path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '');
+
+/**
+ * Synchronises the local directory and the remote one in the given direction and resolves with
+ * the summary. Failures of single files are reported as events and counted; a failure of the
+ * connection or session rejects with a ParecoError.
+ */
+export async function sync(options: SyncOptions): Promise<SyncSummary> {
+  const started = performance.now();
+  const emit = options.onEvent ?? (() => {});
+  const chunk = options.chunk ?? SYNC_DEFAULTS.chunk;
+  const connections = options.connections ?? SYNC_DEFAULTS.connections;
+  const hash = options.hash ?? SYNC_DEFAULTS.hash;
+  const include = options.include ?? [];
+  const exclude = options.exclude ?? [];
+  const filter = new PathFilter(include, exclude);
+  const upload = options.mode === 'upload';
+
+  const localRoot = await prepareLocalDir(options.localDir, upload);
+  const local = new LocalTree({
+    root: localRoot,
+    role: upload ? 'source' : 'destination',
+    chunk,
+    digest: await loadDigest(hash),
+    filter,
+    inplace: options.inplace ?? false,
+  });
+
+  let embedded: RunningServer | undefined;
+  let pool: LanePool | undefined;
+  try {
+    let url: string;
+    let token = options.token;
+    if (options.server === undefined) {
+      token = randomBytes(16).toString('hex');
+      embedded = await startServer({ host: '127.0.0.1', port: 0, token });
+      url = embedded.url;
+    } else {
+      url = toWebSocketUrl(options.server);
+    }
+    const timeout = options.timeout ?? SYNC_DEFAULTS.timeout;
+    pool = await LanePool.open(
+      url,
+      connections,
+      { mode: options.mode, dir: options.remoteDir, chunk, hash, include, exclude, inplace: options.inplace ?? false },
+      {
+        ...(token === undefined ? {} : { token }),
+        connectTimeout: options.connectTimeout ?? SYNC_DEFAULTS.connectTimeout,
+        heartbeat: { interval: Math.min(DEFAULT_HEARTBEAT.interval, timeout / 2), timeout },
+        limits: { maxData: chunk },
+      },
+    );
+    emit({ type: 'connected', session: pool.session.id, server: pool.session.server, lanes: pool.size });
+    const remote = new RemoteTree(pool);
+    const [source, dest] = upload ? [local, remote] : [remote, local];
+    const summary = await runSync({
+      source,
+      dest,
+      chunk,
+      skipDigest: options.skipDigest ?? false,
+      window: new ByteWindow(connections * Math.max(LANE_WINDOW, 2 * chunk)),
+      summary: emptySummary(),
+      emit,
+    }, filter, options.deleteUnexpected ?? false, connections);
+    summary.durationMs = Math.round(performance.now() - started);
+    summary.ok = summary.filesFailed === 0 && summary.filesChanged === 0;
+    return summary;
+  } finally {
+    await local.close();
+    await pool?.close();
+    await embedded?.close();
+  }
+}
+
+async function prepareLocalDir(dir: string, isSource: boolean): Promise<string> {
+  const absolute = resolve(dir);
+  try {
+    if (!isSource) await mkdir(absolute, { recursive: true });
+    const st = await stat(absolute);
+    if (!st.isDirectory()) throw new ParecoError(ErrorCode.NOT_FOUND, `local directory ${dir} is not a directory`);
+    return await realpath(absolute);
+  } catch (error) {
+    if (error instanceof ParecoError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new ParecoError(ErrorCode.NOT_FOUND, `local directory ${dir} does not exist`);
+    if (code === 'EEXIST' || code === 'ENOTDIR') throw new ParecoError(ErrorCode.NOT_FOUND, `local directory ${dir} is not a directory`);
+    throw toParecoError(error, dir);
+  }
+}
+
+async function manifest(tree: Tree): Promise<Map<string, Entry>> {
+  const entries = new Map<string, Entry>();
+  for await (const batch of tree.list()) for (const entry of batch) entries.set(entry.path, entry);
+  return entries;
+}
+
+async function runSync(
+  ctx: TransferContext,
+  filter: PathFilter,
+  deleteUnexpected: boolean,
+  connections: number,
+): Promise<SyncSummary> {
+  const { source, dest, summary, emit } = ctx;
+  const [src, dst] = await Promise.all([manifest(source), manifest(dest)]);
+  /** Directories whose contents changed: their mtime is restored at the end. */
+  const touched = new Set<string>();
+  const parallel = Math.max(8, connections * 4);
+
+  /** Runs one entry's work; single-entry failures are counted, fatal ones stop the sync. */
+  const guarded = async (path: string, work: () => Promise<void>) => {
+    try {
+      await work();
+    } catch (error) {
+      const failure = toParecoError(error, path);
+      if (FATAL.has(failure.code)) throw failure;
+      if (failure.code === ErrorCode.SOURCE_CHANGED) {
+        summary.filesChanged++;
+        emit({ type: 'warning', path, code: failure.code, message: failure.message });
+      } else {
+        summary.filesFailed++;
+        emit({ type: 'error', path, code: failure.code, message: failure.message });
+      }
+    }
+  };
+  /** Clears the way when the destination has another kind of entry at the path. */
+  const replaceConflict = async (entry: Entry) => {
+    const existing = dst.get(entry.path);
+    if (existing === undefined || existing.kind === entry.kind) return;
+    await dest.remove(entry.path, existing.kind === 'd');
+    dst.delete(entry.path);
+    if (existing.kind === 'd') for (const path of dst.keys()) if (path.startsWith(`${entry.path}/`)) dst.delete(path);
+  };
+
+  // 1. Directories, parents before children (one depth level at a time, in parallel).
+  const dirs = [...src.values()].filter((e) => e.kind === 'd');
+  for (const level of groupByDepth(dirs, 'ascending')) {
+    await forEachLimited(level, parallel, (entry) =>
+      guarded(entry.path, async () => {
+        if (dst.get(entry.path)?.kind === 'd') return;
+        await replaceConflict(entry);
+        await dest.mkdir(entry.path);
+        touched.add(parentOf(entry.path));
+        emit({ type: 'mkdir', path: entry.path });
+      }),
+    );
+  }
+
+  // 2. Files and symlinks, many at a time; big files spread their chunks over all lanes.
+  const leaves = [...src.values()].filter((e) => e.kind !== 'd');
+  for (const entry of leaves) {
+    if (entry.kind === 'f') {
+      summary.filesTotal++;
+      summary.bytesTotal += entry.size;
+    }
+  }
+  await forEachLimited(leaves, parallel, (entry) =>
+    guarded(entry.path, async () => {
+      const existing = dst.get(entry.path);
+      if (entry.kind === 'o') {
+        emit({ type: 'warning', path: entry.path, code: 'SPECIAL_FILE', message: `${entry.path}: skipping special file (not a regular file, directory or symlink)` });
+        return;
+      }
+      if (entry.kind === 'l') {
+        if (existing?.kind === 'l' && existing.target === entry.target) {
+          if (!sameMtime(existing.mtime, entry.mtime)) await dest.setMeta(entry.path, { mtime: entry.mtime, mode: entry.mode });
+          return;
+        }
+        await replaceConflict(entry);
+        await dest.symlink(entry.path, entry.target ?? '', entry.mtime);
+        touched.add(parentOf(entry.path));
+        emit({ type: 'symlink', path: entry.path, target: entry.target ?? '' });
+        return;
+      }
+      await replaceConflict(entry);
+      const before = summary.filesTransferred;
+      try {
+        await transferFile(ctx, entry, dst.get(entry.path));
+      } finally {
+        if (summary.filesTransferred !== before) touched.add(parentOf(entry.path));
+      }
+    }),
+  );
+
+  // 3. Deletions, deepest first, only of entries the filters select, only if nothing failed.
+  if (deleteUnexpected) {
+    if (summary.filesFailed > 0) {
+      emit({ type: 'warning', code: 'DELETE_SKIPPED', message: 'not deleting anything because some files failed' });
+    } else {
+      const unexpected = [...dst.values()].filter((e) => !src.has(e.path) && filter.selected(e.path));
+      for (const level of groupByDepth(unexpected, 'descending')) {
+        await forEachLimited(level, parallel, (entry) =>
+          guarded(entry.path, async () => {
+            try {
+              await dest.remove(entry.path, false);
+            } catch (error) {
+              // It still holds entries the filters protect: it stays, and that is no failure.
+              if (error instanceof ParecoError && error.code === ErrorCode.NOT_EMPTY) return;
+              throw error;
+            }
+            if (entry.kind === 'd') summary.dirsDeleted++;
+            else summary.filesDeleted++;
+            touched.add(parentOf(entry.path));
+            emit({ type: 'delete', path: entry.path, kind: entry.kind === 'd' ? 'dir' : entry.kind === 'l' ? 'symlink' : 'file' });
+          }),
+        );
+      }
+    }
+  }
+
+  // 4. Directory metadata last, deepest first, so that nothing changes a directory afterwards.
+  for (const level of groupByDepth(dirs, 'descending')) {
+    await forEachLimited(level, parallel, (entry) =>
+      guarded(entry.path, async () => {
+        const before = dst.get(entry.path);
+        const differs = before?.kind !== 'd' || before.mode !== entry.mode || !sameMtime(before.mtime, entry.mtime);
+        if (differs || touched.has(entry.path)) await dest.setMeta(entry.path, { mtime: entry.mtime, mode: entry.mode });
+      }),
+    );
+  }
+  return summary;
+}
+
+function groupByDepth(entries: Entry[], order: 'ascending' | 'descending'): Entry[][] {
+  const levels = new Map<number, Entry[]>();
+  for (const entry of entries) {
+    const d = depth(entry.path);
+    let level = levels.get(d);
+    if (level === undefined) levels.set(d, (level = []));
+    level.push(entry);
+  }
+  const keys = [...levels.keys()].sort((a, b) => (order === 'ascending' ? a - b : b - a));
+  return keys.map((k) => levels.get(k)!);
+}

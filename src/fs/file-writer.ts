@@ -1,0 +1,114 @@
+import { constants } from 'node:fs';
+import { copyFile, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { ErrorCode, ParecoError } from '../../protocol/index.js';
+import type { Meta } from './tree.js';
+import { partialName } from './partial-name.js';
+import { writeAt } from './positional-io.js';
+
+interface OpenFile {
+  fh: FileHandle;
+  /** Where the data goes: the partial file, or the target itself in place. */
+  file: string;
+  target: string;
+}
+
+/** Absolute path of the partial file for a target. */
+export function partialPathOf(target: string): string {
+  return join(dirname(target), partialName(basename(target)));
+}
+
+const READ_WRITE_NOFOLLOW = constants.O_RDWR | constants.O_NOFOLLOW;
+
+/**
+ * Writes files safely: data goes to a partial file beside the target, which starts as a copy of
+ * the target (so unchanged chunks need not be sent) or as the partial left by an interrupted
+ * run, and is renamed over the target at commit. In place, data goes straight into the target.
+ */
+export class FileWriter {
+  readonly #inplace: boolean;
+  readonly #open = new Map<string, Promise<OpenFile>>();
+
+  constructor(options: { inplace: boolean }) {
+    this.#inplace = options.inplace;
+  }
+
+  /** Opens (or reopens) the file for `key` with its final size. */
+  async begin(key: string, target: string, size: number): Promise<void> {
+    let pending = this.#open.get(key);
+    if (pending === undefined) {
+      pending = this.#openFile(target);
+      this.#open.set(key, pending);
+      pending.catch(() => this.#open.delete(key));
+    }
+    const { fh } = await pending;
+    await fh.truncate(size);
+  }
+
+  async write(key: string, offset: number, data: Uint8Array): Promise<void> {
+    const file = await this.#get(key);
+    await writeAt(file.fh, data, offset);
+  }
+
+  /** Truncates, applies metadata, closes, and renames the partial file over the target. */
+  async commit(key: string, size: number, meta: Meta): Promise<void> {
+    const file = await this.#get(key);
+    this.#open.delete(key);
+    try {
+      await file.fh.truncate(size);
+      await file.fh.chmod(meta.mode);
+      await file.fh.utimes(new Date(), mtimeSeconds(meta.mtime));
+    } finally {
+      await file.fh.close();
+    }
+    if (file.file !== file.target) await rename(file.file, file.target);
+  }
+
+  /** Closes every open file, keeping partial files for the next run to reuse. */
+  async closeAll(): Promise<void> {
+    const files = [...this.#open.values()];
+    this.#open.clear();
+    await Promise.all(files.map(async (pending) => (await pending.catch(() => undefined))?.fh.close().catch(() => undefined)));
+  }
+
+  async #get(key: string): Promise<OpenFile> {
+    const pending = this.#open.get(key);
+    if (pending === undefined) throw new ParecoError(ErrorCode.PROTOCOL, `${key}: not opened for writing (begin first)`);
+    return pending;
+  }
+
+  async #openFile(target: string): Promise<OpenFile> {
+    if (this.#inplace) {
+      const fh = await open(target, READ_WRITE_NOFOLLOW | constants.O_CREAT, 0o600);
+      return { fh, file: target, target };
+    }
+    const file = partialPathOf(target);
+    const reused = await open(file, READ_WRITE_NOFOLLOW).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    });
+    if (reused !== undefined) return { fh: reused, file, target };
+    try {
+      // Start from the current target so chunks that already match need not be sent.
+      await copyFile(target, file, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') {
+        await unlink(file).catch(() => undefined);
+        if (code !== 'EISDIR' && code !== 'ELOOP') throw error;
+      }
+    }
+    const fh = await open(file, READ_WRITE_NOFOLLOW | constants.O_CREAT, 0o600);
+    await fh.chmod(0o600); // a copy of a read-only target must still be writable by us
+    return { fh, file, target };
+  }
+}
+
+/**
+ * Seconds for utimes from milliseconds. libuv truncates the fraction when it converts to a
+ * timespec, so round to whole microseconds and aim half a microsecond in: the millisecond
+ * (and microsecond) read back is then exactly the one sent.
+ */
+export function mtimeSeconds(mtimeMs: number): number {
+  return (Math.floor(mtimeMs * 1000) + 0.5) / 1e6;
+}

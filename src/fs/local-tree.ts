@@ -1,0 +1,185 @@
+import { constants } from 'node:fs';
+import { lstat, lutimes, mkdir, open, rm, rmdir, symlink, unlink, chmod, utimes } from 'node:fs/promises';
+import { ErrorCode, ParecoError, toParecoError, type Entry } from '../../protocol/index.js';
+import type { DigestFn } from '../digest/registry.js';
+import { ConfinedRoot } from './confined-root.js';
+import { FileWriter, mtimeSeconds, partialPathOf } from './file-writer.js';
+import type { PathFilter } from './filter.js';
+import { readAt } from './positional-io.js';
+import { entryOf, scanTree } from './scan.js';
+import type { ChunkData, DigestList, Meta, Tree } from './tree.js';
+
+export interface LocalTreeOptions {
+  /** Absolute, real path of the tree's root directory. */
+  root: string;
+  /** A source is never written to; a destination is. */
+  role: 'source' | 'destination';
+  chunk: number;
+  digest: DigestFn;
+  filter: PathFilter;
+  inplace?: boolean;
+  /** Entries per listing batch. */
+  listBatch?: number;
+}
+
+const READ_NOFOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW;
+
+/** A tree on this machine's file system: what the server serves, and the client's local side. */
+export class LocalTree implements Tree {
+  readonly root: ConfinedRoot;
+  readonly #options: LocalTreeOptions;
+  readonly #writer: FileWriter;
+
+  constructor(options: LocalTreeOptions) {
+    this.#options = options;
+    this.root = new ConfinedRoot(options.root);
+    this.#writer = new FileWriter({ inplace: options.inplace ?? false });
+  }
+
+  async *list(): AsyncIterable<Entry[]> {
+    const size = this.#options.listBatch ?? 1000;
+    let batch: Entry[] = [];
+    try {
+      for await (const entry of scanTree(this.#options.root, this.#options.filter)) {
+        batch.push(entry);
+        if (batch.length >= size) {
+          yield batch;
+          batch = [];
+        }
+      }
+    } catch (error) {
+      throw toParecoError(error, '');
+    }
+    yield batch;
+  }
+
+  stat(path: string): Promise<Entry | null> {
+    return this.#guard(path, async (absolute) => {
+      const st = await lstat(absolute).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return null;
+        throw error;
+      });
+      return st === null ? null : entryOf(absolute, path, st);
+    });
+  }
+
+  digests(path: string, from: number, count: number): Promise<DigestList> {
+    return this.#guard(path, async (absolute) => {
+      let file = absolute;
+      let partial = false;
+      if (this.#options.role === 'destination' && !this.#options.inplace) {
+        const st = await lstat(partialPathOf(absolute)).catch(() => undefined);
+        if (st?.isFile()) {
+          file = partialPathOf(absolute);
+          partial = true;
+        }
+      }
+      const fh = await open(file, READ_NOFOLLOW);
+      try {
+        const { size } = await fh.stat();
+        const { chunk, digest } = this.#options;
+        const digests: Buffer[] = [];
+        const buffer = Buffer.allocUnsafe(Math.min(chunk, Math.max(size - from * chunk, 0)));
+        for (let i = from; i < from + count && i * chunk < size; i++) {
+          digests.push(digest(await readAt(fh, buffer, i * chunk, Math.min(chunk, size - i * chunk))));
+        }
+        return { size, partial, digests };
+      } finally {
+        await fh.close();
+      }
+    });
+  }
+
+  read(path: string, offset: number, length: number): Promise<ChunkData> {
+    return this.#guard(path, async (absolute) => {
+      const fh = await open(absolute, READ_NOFOLLOW);
+      try {
+        const data = await readAt(fh, Buffer.allocUnsafe(length), offset, length);
+        return { data, digest: this.#options.digest(data) };
+      } finally {
+        await fh.close();
+      }
+    });
+  }
+
+  begin(path: string, size: number): Promise<void> {
+    return this.#mutate(path, (absolute) => this.#writer.begin(path, absolute, size));
+  }
+
+  write(path: string, offset: number, data: Buffer, digest: Buffer): Promise<void> {
+    return this.#mutate(path, async () => {
+      if (data.length > this.#options.chunk) {
+        throw new ParecoError(ErrorCode.PROTOCOL, `${path}: chunk of ${data.length} bytes exceeds the session chunk size`);
+      }
+      if (!this.#options.digest(data).equals(digest)) {
+        throw new ParecoError(ErrorCode.DIGEST_MISMATCH, `${path}: chunk at offset ${offset} does not match its digest`);
+      }
+      await this.#writer.write(path, offset, data);
+    });
+  }
+
+  commit(path: string, size: number, meta: Meta): Promise<void> {
+    return this.#mutate(path, () => this.#writer.commit(path, size, meta));
+  }
+
+  setMeta(path: string, meta: Meta): Promise<void> {
+    return this.#mutate(path, async (absolute) => {
+      const st = await lstat(absolute);
+      if (st.isSymbolicLink()) {
+        await lutimes(absolute, new Date(), mtimeSeconds(meta.mtime));
+        return;
+      }
+      if ((st.mode & 0o7777) !== meta.mode) await chmod(absolute, meta.mode);
+      await utimes(absolute, new Date(), mtimeSeconds(meta.mtime));
+    });
+  }
+
+  mkdir(path: string): Promise<void> {
+    return this.#mutate(path, async (absolute) => {
+      await mkdir(absolute).catch(async (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EEXIST' || !(await lstat(absolute)).isDirectory()) throw error;
+      });
+    });
+  }
+
+  symlink(path: string, target: string, mtime: number): Promise<void> {
+    return this.#mutate(path, async (absolute) => {
+      await unlink(absolute).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+      });
+      this.root.forget();
+      await symlink(target, absolute);
+      await lutimes(absolute, new Date(), mtimeSeconds(mtime));
+    });
+  }
+
+  remove(path: string, recursive: boolean): Promise<void> {
+    return this.#mutate(path, async (absolute) => {
+      this.root.forget();
+      const st = await lstat(absolute);
+      if (!st.isDirectory()) await unlink(absolute);
+      else if (recursive) await rm(absolute, { recursive: true });
+      else await rmdir(absolute);
+    });
+  }
+
+  close(): Promise<void> {
+    return this.#writer.closeAll();
+  }
+
+  async #guard<T>(path: string, action: (absolute: string) => Promise<T>): Promise<T> {
+    try {
+      return await action(await this.root.resolve(path));
+    } catch (error) {
+      throw toParecoError(error, path);
+    }
+  }
+
+  #mutate<T>(path: string, action: (absolute: string) => Promise<T>): Promise<T> {
+    if (this.#options.role !== 'destination') {
+      return Promise.reject(new ParecoError(ErrorCode.FORBIDDEN, `${path}: this side is the source and is never written`));
+    }
+    if (path === '') return Promise.reject(new ParecoError(ErrorCode.BAD_PATH, 'the root itself cannot be changed'));
+    return this.#guard(path, action);
+  }
+}

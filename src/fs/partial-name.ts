@@ -1,0 +1,20 @@
+import { createHash } from 'node:crypto';
+
+const SUFFIX = '.pareco-partial';
+const NAME_MAX = 255;
+
+/**
+ * Name of the partial file that receives a file's data before it is renamed into place: hidden,
+ * beside the target (same file system, so the rename is atomic), recognisable by its suffix.
+ * Names too long for the suffix get a hashed name instead.
+ */
+export function partialName(name: string): string {
+  const plain = `.${name}${SUFFIX}`;
+  if (Buffer.byteLength(plain) <= NAME_MAX) return plain;
+  return `.${createHash('sha256').update(name).digest('hex').slice(0, 32)}${SUFFIX}`;
+}
+
+/** True for names made by partialName: scans skip them, so they never look like user files. */
+export function isPartialName(name: string): boolean {
+  return name.startsWith('.') && name.endsWith(SUFFIX) && name.length > SUFFIX.length + 1;
+}

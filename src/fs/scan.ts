@@ -1,0 +1,68 @@
+import type { Stats } from 'node:fs';
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Entry, Kind } from '../../protocol/index.js';
+import type { PathFilter } from './filter.js';
+import { isPartialName } from './partial-name.js';
+
+/** lstat calls in flight within one directory: enough to keep libuv's thread pool busy. */
+const STAT_BATCH = 64;
+
+export function kindOf(st: Stats): Kind {
+  if (st.isFile()) return 'f';
+  if (st.isDirectory()) return 'd';
+  if (st.isSymbolicLink()) return 'l';
+  return 'o';
+}
+
+export async function entryOf(absolute: string, path: string, st: Stats): Promise<Entry> {
+  const kind = kindOf(st);
+  const entry: Entry = { path, kind, size: kind === 'f' ? st.size : 0, mtime: st.mtimeMs, mode: st.mode & 0o7777 };
+  if (kind === 'l') entry.target = await readlink(absolute);
+  return entry;
+}
+
+/**
+ * Walks the tree under `root` without following symlinks, yielding the entries the filter
+ * selects. A directory the filter does not select itself is still walked (unless excluded) and
+ * is yielded, after its contents, when something inside it was selected, so that it exists at
+ * the destination. Partial files of unfinished transfers are never listed.
+ */
+export async function* scanTree(root: string, filter: PathFilter): AsyncGenerator<Entry> {
+  yield* walk(root, '', filter);
+}
+
+async function* walk(root: string, dir: string, filter: PathFilter): AsyncGenerator<Entry, number> {
+  const names = (await readdir(join(root, dir))).filter((name) => !isPartialName(name)).sort();
+  let yielded = 0;
+  for (let i = 0; i < names.length; i += STAT_BATCH) {
+    const batch = names.slice(i, i + STAT_BATCH).map((name) => (dir === '' ? name : `${dir}/${name}`));
+    const stats = await Promise.all(
+      batch.map((path) => lstat(join(root, path)).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return undefined; // vanished between readdir and lstat
+        throw error;
+      })),
+    );
+    for (const [j, path] of batch.entries()) {
+      const st = stats[j];
+      if (st === undefined || filter.excluded(path)) continue;
+      const entry = await entryOf(join(root, path), path, st);
+      if (entry.kind !== 'd') {
+        if (filter.selected(path)) {
+          yield entry;
+          yielded++;
+        }
+      } else if (filter.selected(path)) {
+        yield entry;
+        yielded += 1 + (yield* walk(root, path, filter));
+      } else {
+        const inside = yield* walk(root, path, filter);
+        if (inside > 0) {
+          yield entry;
+          yielded += inside + 1;
+        }
+      }
+    }
+  }
+  return yielded;
+}

@@ -1,0 +1,50 @@
+import type { Entry } from '../../protocol/index.js';
+
+/** Metadata applied to a file or directory at the destination. */
+export interface Meta {
+  /** Milliseconds since the epoch. */
+  mtime: number;
+  /** Permission bits (0o7777). */
+  mode: number;
+}
+
+/** Digests of consecutive chunks of a file, from the chunk asked for. */
+export interface DigestList {
+  /** Size of the file that was hashed. */
+  size: number;
+  /** True when a destination hashed a partial file left by an earlier run, not the target. */
+  partial: boolean;
+  digests: Buffer[];
+}
+
+export interface ChunkData {
+  data: Buffer;
+  /** Digest of `data`, computed by the side that read it. */
+  digest: Buffer;
+}
+
+/**
+ * One side of a sync: a directory tree, local or behind a session. The client drives two of
+ * them, a source and a destination, with the same code in both directions.
+ */
+export interface Tree {
+  /** Streams the filtered listing in batches. */
+  list(): AsyncIterable<Entry[]>;
+  /** The entry at `path` now, or null when it is gone (used to detect changes). */
+  stat(path: string): Promise<Entry | null>;
+  /** Digests of chunks `from`..`from+count-1` (fewer at the end of the file). */
+  digests(path: string, from: number, count: number): Promise<DigestList>;
+  read(path: string, offset: number, length: number): Promise<ChunkData>;
+  /** Opens `path` for writing with its final size; data goes to a partial file unless in place. */
+  begin(path: string, size: number): Promise<void>;
+  /** Writes one chunk after checking it against `digest`. */
+  write(path: string, offset: number, data: Buffer, digest: Buffer): Promise<void>;
+  /** Applies metadata and moves the file into place. */
+  commit(path: string, size: number, meta: Meta): Promise<void>;
+  setMeta(path: string, meta: Meta): Promise<void>;
+  mkdir(path: string): Promise<void>;
+  symlink(path: string, target: string, mtime: number): Promise<void>;
+  /** Removes a file, symlink or directory (with its contents when `recursive`). */
+  remove(path: string, recursive: boolean): Promise<void>;
+  close(): Promise<void>;
+}

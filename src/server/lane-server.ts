@@ -1,0 +1,133 @@
+import type { WebSocket } from 'ws';
+import {
+  decodeFrame,
+  encodeFrame,
+  ErrorCode,
+  LIMITS,
+  ParecoError,
+  parseRequest,
+  PROTOCOL_VERSION,
+  toParecoError,
+  type DecodeLimits,
+  type Request,
+  type Response,
+} from '../../protocol/index.js';
+import { VERSION } from '../version.js';
+import { startHeartbeat, type HeartbeatOptions } from '../transport/heartbeat.js';
+import { handleRequest } from './request-handler.js';
+import type { Session } from './session.js';
+import type { SessionRegistry } from './session-registry.js';
+
+export interface LaneContext {
+  registry: SessionRegistry;
+  heartbeat: HeartbeatOptions;
+  /** Where the lane comes from, for log lines. */
+  peer: string;
+  log: (message: string) => void;
+}
+
+/** Close code for protocol errors (RFC 6455). */
+const PROTOCOL_ERROR = 1002;
+
+/**
+ * Serves one lane: the first frame must open or join a session; after that, requests are
+ * carried out concurrently and answered by id. Anything malformed ends this lane only.
+ */
+export function serveLane(ws: WebSocket, context: LaneContext): void {
+  let session: Session | undefined;
+  let limits: DecodeLimits = { maxData: LIMITS.maxChunk };
+  let greeting: Promise<void> | undefined;
+
+  const send = (response: Response) => {
+    if (ws.readyState !== ws.OPEN) return;
+    ws.send(encodeFrame(response), { binary: true });
+  };
+  const reject = (id: number, error: ParecoError, close: boolean) => {
+    send({ t: 'error', id, code: error.code, message: error.message });
+    if (close) {
+      context.log(`lane from ${context.peer} closed: ${error.message}`);
+      ws.close(PROTOCOL_ERROR, error.code);
+    }
+  };
+
+  startHeartbeat(ws, context.heartbeat, () => session?.touch());
+
+  ws.on('error', (error) => context.log(`lane from ${context.peer}: ${error.message}`));
+  ws.on('close', () => {
+    session?.lanes.delete(ws);
+    session?.touch(); // idle time counts from the last lane's departure
+  });
+  ws.on('message', (data, isBinary) => {
+    let request: Request;
+    const bytes = data as Buffer;
+    try {
+      if (!isBinary) throw new ParecoError(ErrorCode.PROTOCOL, 'text message on a binary protocol');
+      const value = decodeFrame(bytes);
+      try {
+        request = parseRequest(value, limits);
+      } catch (error) {
+        // A bad path is the request's fault, not the lane's: answer it and carry on.
+        const id = (value as { id?: unknown } | null)?.id;
+        if (error instanceof ParecoError && error.code === ErrorCode.BAD_PATH && Number.isSafeInteger(id) && session) {
+          reject(id as number, error, false);
+          return;
+        }
+        throw error;
+      }
+    } catch (error) {
+      reject(0, toParecoError(error), true);
+      return;
+    }
+
+    if (session === undefined) {
+      if (greeting !== undefined) {
+        // Requests pipelined behind open/join wait for it.
+        void greeting.then(() => (session ? dispatch(request) : undefined));
+        return;
+      }
+      greeting = greet(request).catch((error: unknown) => reject(request.id, toParecoError(error), true));
+      return;
+    }
+    dispatch(request);
+  });
+
+  async function greet(request: Request): Promise<void> {
+    if (request.t !== 'open' && request.t !== 'join') {
+      throw new ParecoError(ErrorCode.PROTOCOL, `the first frame must be open or join, not ${request.t}`);
+    }
+    if (request.v !== PROTOCOL_VERSION) {
+      throw new ParecoError(
+        ErrorCode.VERSION,
+        `protocol version mismatch: the client speaks version ${request.v}, this server (pareco ${VERSION}) speaks version ${PROTOCOL_VERSION}`,
+      );
+    }
+    if (request.t === 'open') {
+      const opened = await context.registry.open(request, ws);
+      if (ws.readyState !== ws.OPEN) opened.lanes.delete(ws);
+      session = opened;
+      limits = { maxData: opened.chunk };
+      context.log(`session ${opened.id} opened by ${context.peer}: ${opened.mode} ${opened.root}`);
+      send({ t: 'opened', id: request.id, session: opened.id, key: opened.key, server: VERSION });
+      return;
+    }
+    const joined = context.registry.join(request.session, request.key);
+    if (ws.readyState === ws.OPEN) joined.lanes.add(ws);
+    session = joined;
+    limits = { maxData: joined.chunk };
+    send({ t: 'ok', id: request.id });
+  }
+
+  function dispatch(request: Request): void {
+    const current = session!;
+    current.touch();
+    if (request.t === 'close') {
+      send({ t: 'ok', id: request.id });
+      void context.registry.end(current, 'closed');
+      return;
+    }
+    handleRequest(current, request).then(send, (error: unknown) => {
+      const failure = toParecoError(error);
+      reject(request.id, failure, failure.code === ErrorCode.PROTOCOL);
+    });
+  }
+}

@@ -1,0 +1,53 @@
+import { ErrorCode, ParecoError, type Request, type Response } from '../../protocol/index.js';
+import type { Session } from './session.js';
+
+/** Carries out one request of a joined lane on its session's tree and returns the response. */
+export async function handleRequest(session: Session, request: Request): Promise<Response> {
+  const { tree } = session;
+  const id = request.id;
+  switch (request.t) {
+    case 'list': {
+      const { entries, done } = await session.nextListBatch();
+      return { t: 'entries', id, entries, done };
+    }
+    case 'stat':
+      return { t: 'stat', id, entry: await tree.stat(request.path) };
+    case 'hash': {
+      const { size, partial, digests } = await tree.digests(request.path, request.from, request.count);
+      return { t: 'hashes', id, size, partial, digests };
+    }
+    case 'read': {
+      const { data, digest } = await tree.read(request.path, request.offset, request.length);
+      session.bytesSent += data.length;
+      return { t: 'data', id, data, digest };
+    }
+    case 'begin':
+      await tree.begin(request.path, request.size);
+      break;
+    case 'write':
+      await tree.write(request.path, request.offset, request.data, request.digest);
+      session.bytesReceived += request.data.length;
+      break;
+    case 'commit':
+      await tree.commit(request.path, request.size, { mtime: request.mtime, mode: request.mode });
+      break;
+    case 'meta':
+      await tree.setMeta(request.path, { mtime: request.mtime, mode: request.mode });
+      break;
+    case 'mkdir':
+      await tree.mkdir(request.path);
+      break;
+    case 'symlink':
+      await tree.symlink(request.path, request.target, request.mtime);
+      break;
+    case 'delete':
+      await tree.remove(request.path, request.recursive);
+      break;
+    case 'open':
+    case 'join':
+      throw new ParecoError(ErrorCode.PROTOCOL, `${request.t} on a lane that already belongs to a session`);
+    case 'close':
+      throw new ParecoError(ErrorCode.PROTOCOL, 'close is handled by the lane');
+  }
+  return { t: 'ok', id };
+}

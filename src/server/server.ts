@@ -1,0 +1,99 @@
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { ENDPOINT_PATH, LIMITS } from '../../protocol/index.js';
+import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from '../transport/heartbeat.js';
+import { isAuthorized } from './auth.js';
+import { serveLane } from './lane-server.js';
+import { SessionRegistry } from './session-registry.js';
+
+export interface ServerOptions {
+  /** TCP port; 0 picks a free one. */
+  port?: number;
+  /** Bind address (default 127.0.0.1). */
+  host?: string;
+  /** Bearer token every lane must present; none means no authentication. */
+  token?: string;
+  /** Milliseconds an idle session lives (default 150 s). */
+  expire?: number;
+  /** URL path prefix, e.g. '/pareco' (the endpoint is then /pareco/v1/ws). */
+  basePath?: string;
+  /** Base directory for relative remote directories (default: the process's cwd). */
+  cwd?: string;
+  heartbeat?: HeartbeatOptions;
+  log?: (message: string) => void;
+}
+
+export interface RunningServer {
+  readonly port: number;
+  readonly host: string;
+  /** ws:// URL of the endpoint. */
+  readonly url: string;
+  readonly sessions: SessionRegistry;
+  /** Stops accepting, ends every session (partial files are kept) and closes the socket. */
+  close(): Promise<void>;
+}
+
+/** Normalises a base path to '' or '/segment(s)' without a trailing slash. */
+export function normaliseBasePath(basePath: string | undefined): string {
+  const trimmed = (basePath ?? '').replace(/\/+$/, '');
+  if (trimmed === '') return '';
+  return trimmed.startsWith('/') ? trimmed : `/${trimmed}`;
+}
+
+/** Starts a Pareco server and resolves once it listens. */
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const log = options.log ?? (() => {});
+  const endpoint = `${normaliseBasePath(options.basePath)}${ENDPOINT_PATH}`;
+  const heartbeat = options.heartbeat ?? DEFAULT_HEARTBEAT;
+  const sessions = new SessionRegistry({ expire: options.expire ?? 150_000, cwd: options.cwd ?? process.cwd(), log });
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    // Per-session limits are enforced when frames are parsed; this only bounds one message.
+    maxPayload: LIMITS.maxChunk + 16 * 1024 * 1024,
+  });
+  const http: HttpServer = createHttpServer((req, res) => {
+    res.writeHead(req.url === endpoint ? 426 : 404, { 'content-type': 'text/plain' });
+    res.end(req.url === endpoint ? 'WebSocket upgrade required\n' : 'not found\n');
+  });
+
+  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== endpoint) return refuse(socket, 404, 'Not Found');
+    if (!isAuthorized(req, options.token)) return refuse(socket, 401, 'Unauthorized');
+    const peer = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+    wss.handleUpgrade(req, socket, head, (ws) => serveLane(ws, { registry: sessions, heartbeat, peer, log }));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const address = http.address() as AddressInfo;
+  const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+
+  return {
+    port: address.port,
+    host: address.address,
+    url: `ws://${hostForUrl}:${address.port}${endpoint}`,
+    sessions,
+    async close() {
+      await sessions.closeAll();
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        http.closeAllConnections();
+      });
+    },
+  };
+}
+
+function refuse(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}

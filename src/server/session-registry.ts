@@ -1,0 +1,142 @@
+import { mkdir, realpath, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { WebSocket } from 'ws';
+import { customAlphabet, nanoid } from 'nanoid';
+import { ErrorCode, ParecoError, toParecoError, type OpenRequest } from '../../protocol/index.js';
+import { loadDigest } from '../digest/registry.js';
+import { PathFilter } from '../fs/filter.js';
+import { LocalTree } from '../fs/local-tree.js';
+import { pathsOverlap } from './dir-locks.js';
+import { Session } from './session.js';
+
+const sessionId = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyz', 16);
+/** Expired ids remembered so a late rejoin hears "expired" rather than "unknown". */
+const REMEMBERED_EXPIRED = 10_000;
+
+export interface RegistryOptions {
+  /** Milliseconds a session may stay idle (no request, no heartbeat on any lane). */
+  expire: number;
+  /** Base for relative remote directories. */
+  cwd: string;
+  log: (message: string) => void;
+}
+
+/** All sessions of a server: opening, joining, idle expiry, and the directory locks of writers. */
+export class SessionRegistry {
+  readonly #sessions = new Map<string, Session>();
+  readonly #expired = new Set<string>();
+  readonly #options: RegistryOptions;
+  readonly #sweeper: NodeJS.Timeout;
+
+  constructor(options: RegistryOptions) {
+    this.#options = options;
+    this.#sweeper = setInterval(() => this.#sweep(), Math.max(50, Math.min(options.expire / 4, 5_000)));
+    this.#sweeper.unref();
+  }
+
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  async open(request: OpenRequest, lane: WebSocket): Promise<Session> {
+    const wanted = resolve(this.#options.cwd, request.dir);
+    const root = await this.#prepareRoot(request, wanted);
+    const tree = new LocalTree({
+      root,
+      role: request.mode === 'upload' ? 'destination' : 'source',
+      chunk: request.chunk,
+      digest: await loadDigest(request.hash),
+      filter: new PathFilter(request.include, request.exclude),
+      inplace: request.inplace,
+    });
+    const session = new Session({ id: sessionId(), key: nanoid(32), mode: request.mode, root, tree, chunk: request.chunk });
+    // Check and register without an await in between, so two opens cannot both win a lock.
+    const replaced = session.writes ? this.#lockedBy(root) : [];
+    session.lanes.add(lane);
+    this.#sessions.set(session.id, session);
+    await Promise.all(replaced.map((other) => this.end(other, 'replaced')));
+    return session;
+  }
+
+  join(id: string, key: string): Session {
+    const session = this.#sessions.get(id);
+    if (session === undefined || session.key !== key) {
+      if (session === undefined && this.#expired.has(id)) {
+        throw new ParecoError(ErrorCode.SESSION_EXPIRED, `session ${id} expired after being idle`);
+      }
+      throw new ParecoError(ErrorCode.SESSION_NOT_FOUND, `no session ${id} with that key`);
+    }
+    session.touch();
+    return session;
+  }
+
+  /** Ends a session at the client's request or because it expired. */
+  async end(session: Session, why: 'closed' | 'expired' | 'shutdown' | 'replaced'): Promise<void> {
+    if (this.#sessions.get(session.id) !== session) return;
+    this.#sessions.delete(session.id);
+    if (why !== 'closed') this.#rememberExpired(session.id);
+    const seconds = ((Date.now() - session.startedAt) / 1000).toFixed(1);
+    this.#options.log(
+      `session ${session.id} ${why}: ${session.mode} ${session.root}, ${session.bytesReceived} bytes in, ${session.bytesSent} bytes out, ${seconds}s`,
+    );
+    await session.end(why === 'closed' ? 1000 : 1001, `session ${why}`);
+  }
+
+  async closeAll(): Promise<void> {
+    clearInterval(this.#sweeper);
+    await Promise.all([...this.#sessions.values()].map((s) => this.end(s, 'shutdown')));
+  }
+
+  async #prepareRoot(request: OpenRequest, wanted: string): Promise<string> {
+    try {
+      if (request.mode === 'upload') await mkdir(wanted, { recursive: true });
+      const root = await realpath(wanted);
+      if (!(await stat(root)).isDirectory()) {
+        throw new ParecoError(ErrorCode.NOT_FOUND, `remote directory ${request.dir} is not a directory`);
+      }
+      return root;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new ParecoError(ErrorCode.NOT_FOUND, `remote directory ${request.dir} does not exist`);
+      }
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') {
+        throw new ParecoError(ErrorCode.NOT_FOUND, `remote directory ${request.dir} is not a directory`);
+      }
+      throw toParecoError(error, request.dir);
+    }
+  }
+
+  /**
+   * Refuses a second writer into overlapping directories. A writing session with no lane
+   * connected (its client crashed or was interrupted) gives way: it is returned to be ended.
+   */
+  #lockedBy(root: string): Session[] {
+    const idle: Session[] = [];
+    for (const other of this.#sessions.values()) {
+      if (!other.writes || !pathsOverlap(root, other.root)) continue;
+      if (other.lanes.size > 0) {
+        throw new ParecoError(
+          ErrorCode.DIR_LOCKED,
+          `remote directory ${root} overlaps ${other.root}, which another session is writing`,
+        );
+      }
+      idle.push(other);
+    }
+    return idle;
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    for (const session of this.#sessions.values()) {
+      if (now - session.lastActive > this.#options.expire) void this.end(session, 'expired');
+    }
+  }
+
+  #rememberExpired(id: string): void {
+    this.#expired.add(id);
+    if (this.#expired.size > REMEMBERED_EXPIRED) {
+      const oldest = this.#expired.values().next().value;
+      if (oldest !== undefined) this.#expired.delete(oldest);
+    }
+  }
+}

@@ -1,0 +1,210 @@
+import type { Agent } from 'node:http';
+import WebSocket from 'ws';
+import {
+  decodeFrame,
+  encodeFrame,
+  ErrorCode,
+  ParecoError,
+  parseResponse,
+  type DecodeLimits,
+  type Request,
+  type Response,
+} from '../../protocol/index.js';
+import { startHeartbeat, type HeartbeatOptions } from './heartbeat.js';
+
+/** A request as the caller writes it: the lane assigns the id. */
+export type RequestBody = Request extends infer R ? (R extends Request ? Omit<R, 'id'> : never) : never;
+
+export interface ConnectOptions {
+  /** Bearer token for the upgrade request, if the server wants one. */
+  token?: string;
+  /** Milliseconds allowed for TCP + TLS + upgrade. */
+  connectTimeout: number;
+  heartbeat: HeartbeatOptions;
+  limits: DecodeLimits;
+  agent?: Agent;
+}
+
+interface Pending {
+  expect: Response['t'];
+  bytes: number;
+  resolve: (response: Response) => void;
+  reject: (error: ParecoError) => void;
+}
+
+/**
+ * The client end of one lane: a WebSocket on which requests are pipelined and answered by id.
+ * Any failure of the connection rejects every pending request with a CONNECTION error.
+ */
+export class ClientLane {
+  readonly #ws: WebSocket;
+  readonly #pending = new Map<number, Pending>();
+  readonly #limits: DecodeLimits;
+  #nextId = 1;
+  #closedError: ParecoError | undefined;
+  #closeListeners: ((error: ParecoError) => void)[] = [];
+  /** Payload bytes of requests sent and not yet answered: the scheduler balances lanes on it. */
+  inFlightBytes = 0;
+
+  private constructor(ws: WebSocket, options: ConnectOptions) {
+    this.#ws = ws;
+    this.#limits = options.limits;
+    ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
+    ws.on('close', (code, reason) => {
+      const why = reason.length > 0 ? reason.toString() : `code ${code}`;
+      this.#fail(new ParecoError(ErrorCode.CONNECTION, `connection to the server closed (${why})`));
+    });
+    ws.on('error', (error) => this.#fail(new ParecoError(ErrorCode.CONNECTION, `connection error: ${error.message}`, { cause: error })));
+    startHeartbeat(ws, options.heartbeat);
+  }
+
+  static connect(url: string, options: ConnectOptions): Promise<ClientLane> {
+    return new Promise((resolve, reject) => {
+      const headers: Record<string, string> = {};
+      if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+      const ws = new WebSocket(url, {
+        headers,
+        perMessageDeflate: false,
+        handshakeTimeout: options.connectTimeout,
+        maxPayload: options.limits.maxData + 16 * 1024 * 1024,
+        // Masking protects browsers' shared proxies from cache poisoning; for a CLI it is only
+        // a per-byte XOR and a copy, so send a zero mask (still a valid frame).
+        generateMask: (mask) => mask.fill(0),
+        followRedirects: false,
+        ...(options.agent === undefined ? {} : { agent: options.agent }),
+      });
+      let settled = false;
+      const fail = (error: ParecoError) => {
+        if (settled) return;
+        settled = true;
+        ws.terminate();
+        reject(error);
+      };
+      ws.once('unexpected-response', (_req, res) => {
+        res.resume();
+        if (res.statusCode === 401 || res.statusCode === 403) {
+          fail(new ParecoError(ErrorCode.AUTH, `authentication failed: the server refused the token (HTTP ${res.statusCode})`));
+        } else {
+          fail(new ParecoError(ErrorCode.CONNECTION, `the server answered HTTP ${res.statusCode} instead of a WebSocket upgrade at ${redact(url)}`));
+        }
+      });
+      ws.once('error', (error: NodeJS.ErrnoException) => {
+        const timedOut = /timed out|timeout/i.test(error.message);
+        fail(
+          new ParecoError(
+            timedOut ? ErrorCode.TIMEOUT : ErrorCode.CONNECTION,
+            `cannot connect to ${redact(url)}: ${describeConnectError(error)}`,
+            { cause: error },
+          ),
+        );
+      });
+      ws.once('open', () => {
+        if (settled) return;
+        settled = true;
+        ws.removeAllListeners('error');
+        ws.removeAllListeners('unexpected-response');
+        resolve(new ClientLane(ws, options));
+      });
+    });
+  }
+
+  get closed(): boolean {
+    return this.#closedError !== undefined;
+  }
+
+  /** Requests sent and not yet answered. */
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  /** Called once when the lane fails or is closed. */
+  onClose(listener: (error: ParecoError) => void): void {
+    this.#closeListeners.push(listener);
+  }
+
+  /** Sends a request and resolves with its response of type `expect`; an error frame rejects. */
+  request<T extends Response['t']>(body: RequestBody, expect: T): Promise<Extract<Response, { t: T }>> {
+    if (this.#closedError !== undefined) return Promise.reject(this.#closedError);
+    const id = this.#nextId++;
+    const bytes = body.t === 'write' ? body.data.length : body.t === 'read' ? body.length : 0;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { expect, bytes, resolve: resolve as (r: Response) => void, reject });
+      this.inFlightBytes += bytes;
+      this.#ws.send(encodeFrame({ ...body, id }), { binary: true }, (error) => {
+        if (error) this.#fail(new ParecoError(ErrorCode.CONNECTION, `send failed: ${error.message}`, { cause: error }));
+      });
+    });
+  }
+
+  /** Closes the lane; pending requests are rejected. */
+  close(): void {
+    this.#fail(new ParecoError(ErrorCode.ABORTED, 'lane closed'));
+    this.#ws.close(1000);
+  }
+
+  #onMessage(data: Buffer, isBinary: boolean): void {
+    let response: Response;
+    try {
+      if (!isBinary) throw new ParecoError(ErrorCode.PROTOCOL, 'text message on a binary protocol');
+      response = parseResponse(decodeFrame(data), this.#limits);
+    } catch (error) {
+      const message = error instanceof ParecoError ? error.message : String(error);
+      this.#fail(new ParecoError(ErrorCode.PROTOCOL, `the server sent a bad frame: ${message}`));
+      this.#ws.close(1002, 'protocol error');
+      return;
+    }
+    const pending = this.#pending.get(response.id);
+    if (pending === undefined) {
+      if (response.t === 'error') {
+        this.#fail(new ParecoError(response.code as ErrorCode, response.message));
+        return;
+      }
+      this.#fail(new ParecoError(ErrorCode.PROTOCOL, `the server answered unknown request ${response.id}`));
+      this.#ws.close(1002, 'protocol error');
+      return;
+    }
+    this.#pending.delete(response.id);
+    this.inFlightBytes -= pending.bytes;
+    if (response.t === 'error') pending.reject(new ParecoError(response.code as ErrorCode, response.message));
+    else if (response.t !== pending.expect) {
+      pending.reject(new ParecoError(ErrorCode.PROTOCOL, `expected a ${pending.expect} response, got ${response.t}`));
+    } else pending.resolve(response);
+  }
+
+  #fail(error: ParecoError): void {
+    if (this.#closedError !== undefined) return;
+    this.#closedError = error;
+    for (const pending of this.#pending.values()) pending.reject(error);
+    this.#pending.clear();
+    this.inFlightBytes = 0;
+    for (const listener of this.#closeListeners) listener(error);
+  }
+}
+
+/** The URL without credentials, for messages. */
+export function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
+
+function describeConnectError(error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'host not found';
+    case 'ECONNRESET':
+      return 'connection reset';
+    case 'ETIMEDOUT':
+      return 'timed out';
+    default:
+      return error.message;
+  }
+}
