@@ -13,8 +13,12 @@ export type HashName = (typeof HASHES)[number];
 export const MODES = ['upload', 'download'] as const;
 export type Mode = (typeof MODES)[number];
 
-/** Kinds of tree entries: file, directory, symlink, other (fifo, socket, device — never copied). */
-export const KINDS = ['f', 'd', 'l', 'o'] as const;
+/**
+ * Kinds of tree entries: file, directory, symlink, other (fifo, socket, device — never copied),
+ * and partial: a destination's unfinished file left by an interrupted run, listed under the path
+ * of the file it will become so that its chunks can be reused.
+ */
+export const KINDS = ['f', 'd', 'l', 'o', 'p'] as const;
 export type Kind = (typeof KINDS)[number];
 
 /** One entry of a tree listing. `mtime` is milliseconds since the epoch (with a fraction). */

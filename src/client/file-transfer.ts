@@ -27,15 +27,15 @@ export function sameMtime(a: number, b: number): boolean {
  * (unless the destination has no file), sends only the chunks that differ, and commits it with
  * the source's metadata. A file whose data already matches only has its metadata fixed.
  */
-export async function transferFile(ctx: TransferContext, src: Entry, dst: Entry | undefined): Promise<void> {
+export async function transferFile(ctx: TransferContext, src: Entry, dst: Entry | undefined, hasPartial = false): Promise<void> {
   const { chunk, summary } = ctx;
   const count = Math.ceil(src.size / chunk);
   const meta = { mtime: src.mtime, mode: src.mode };
   let sourceDigests: Buffer[] | undefined;
   let send: number[];
 
-  if (dst?.kind === 'f') {
-    if (ctx.skipDigest && dst.size === src.size && sameMtime(dst.mtime, src.mtime)) {
+  if (dst?.kind === 'f' || hasPartial) {
+    if (dst?.kind === 'f' && ctx.skipDigest && dst.size === src.size && sameMtime(dst.mtime, src.mtime)) {
       if (dst.mode !== src.mode) await ctx.dest.setMeta(src.path, meta);
       skipped(ctx, src, dst.mode !== src.mode, count);
       return;
@@ -47,7 +47,7 @@ export async function transferFile(ctx: TransferContext, src: Entry, dst: Entry 
     sourceDigests = theirs.digests;
     send = [];
     for (let i = 0; i < count; i++) if (!ours.digests[i]?.equals(theirs.digests[i]!)) send.push(i);
-    if (send.length === 0 && ours.size === src.size && !ours.partial) {
+    if (dst?.kind === 'f' && send.length === 0 && ours.size === src.size && !ours.partial) {
       const metaDiffers = dst.mode !== src.mode || !sameMtime(dst.mtime, src.mtime);
       if (metaDiffers) await ctx.dest.setMeta(src.path, meta);
       skipped(ctx, src, metaDiffers, count);

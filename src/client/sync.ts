@@ -156,10 +156,22 @@ async function prepareLocalDir(dir: string, isSource: boolean): Promise<string> 
   }
 }
 
-async function manifest(tree: Tree): Promise<Map<string, Entry>> {
+interface Manifest {
+  entries: Map<string, Entry>;
+  /** Paths with a partial file from an interrupted run (destination only). */
+  partials: Set<string>;
+}
+
+async function manifest(tree: Tree): Promise<Manifest> {
   const entries = new Map<string, Entry>();
-  for await (const batch of tree.list()) for (const entry of batch) entries.set(entry.path, entry);
-  return entries;
+  const partials = new Set<string>();
+  for await (const batch of tree.list()) {
+    for (const entry of batch) {
+      if (entry.kind === 'p') partials.add(entry.path);
+      else entries.set(entry.path, entry);
+    }
+  }
+  return { entries, partials };
 }
 
 async function runSync(
@@ -169,7 +181,7 @@ async function runSync(
   connections: number,
 ): Promise<SyncSummary> {
   const { source, dest, summary, emit } = ctx;
-  const [src, dst] = await Promise.all([manifest(source), manifest(dest)]);
+  const [{ entries: src }, { entries: dst, partials }] = await Promise.all([manifest(source), manifest(dest)]);
   /** Directories whose contents changed: their mtime is restored at the end. */
   const touched = new Set<string>();
   const parallel = Math.max(8, connections * 4);
@@ -242,7 +254,7 @@ async function runSync(
       await replaceConflict(entry);
       const before = summary.filesTransferred;
       try {
-        await transferFile(ctx, entry, dst.get(entry.path));
+        await transferFile(ctx, entry, dst.get(entry.path), partials.has(entry.path));
       } finally {
         if (summary.filesTransferred !== before) touched.add(parentOf(entry.path));
       }

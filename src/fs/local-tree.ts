@@ -40,7 +40,8 @@ export class LocalTree implements Tree {
     const size = this.#options.listBatch ?? 1000;
     let batch: Entry[] = [];
     try {
-      for await (const entry of scanTree(this.#options.root, this.#options.filter)) {
+      const partials = this.#options.role === 'destination' && !this.#options.inplace;
+      for await (const entry of scanTree(this.#options.root, this.#options.filter, { partials })) {
         batch.push(entry);
         if (batch.length >= size) {
           yield batch;

@@ -18,3 +18,10 @@ export function partialName(name: string): string {
 export function isPartialName(name: string): boolean {
   return name.startsWith('.') && name.endsWith(SUFFIX) && name.length > SUFFIX.length + 1;
 }
+
+/** The target name a partial name stands for, or undefined for hashed (overlong) names. */
+export function targetOfPartialName(name: string): string | undefined {
+  if (!isPartialName(name)) return undefined;
+  const target = name.slice(1, -SUFFIX.length);
+  return partialName(target) === name ? target : undefined;
+}

@@ -3,7 +3,7 @@ import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Entry, Kind } from '../../protocol/index.js';
 import type { PathFilter } from './filter.js';
-import { isPartialName } from './partial-name.js';
+import { isPartialName, targetOfPartialName } from './partial-name.js';
 
 /** lstat calls in flight within one directory: enough to keep libuv's thread pool busy. */
 const STAT_BATCH = 64;
@@ -26,15 +26,29 @@ export async function entryOf(absolute: string, path: string, st: Stats): Promis
  * Walks the tree under `root` without following symlinks, yielding the entries the filter
  * selects. A directory the filter does not select itself is still walked (unless excluded) and
  * is yielded, after its contents, when something inside it was selected, so that it exists at
- * the destination. Partial files of unfinished transfers are never listed.
+ * the destination. Partial files of unfinished transfers are never listed as themselves; with
+ * `partials`, each is listed as kind 'p' under the path of the file it will become.
  */
-export async function* scanTree(root: string, filter: PathFilter): AsyncGenerator<Entry> {
-  yield* walk(root, '', filter);
+export async function* scanTree(root: string, filter: PathFilter, options: { partials?: boolean } = {}): AsyncGenerator<Entry> {
+  yield* walk(root, '', filter, options.partials ?? false);
 }
 
-async function* walk(root: string, dir: string, filter: PathFilter): AsyncGenerator<Entry, number> {
-  const names = (await readdir(join(root, dir))).filter((name) => !isPartialName(name)).sort();
+async function* walk(root: string, dir: string, filter: PathFilter, partials: boolean): AsyncGenerator<Entry, number> {
+  const all = await readdir(join(root, dir));
+  const names = all.filter((name) => !isPartialName(name)).sort();
   let yielded = 0;
+  if (partials) {
+    for (const name of all) {
+      const target = targetOfPartialName(name);
+      if (target === undefined) continue;
+      const path = dir === '' ? target : `${dir}/${target}`;
+      const st = await lstat(join(root, dir, name)).catch(() => undefined);
+      if (st?.isFile() && filter.selected(path)) {
+        yield { path, kind: 'p', size: st.size, mtime: st.mtimeMs, mode: st.mode & 0o7777 };
+        yielded++;
+      }
+    }
+  }
   for (let i = 0; i < names.length; i += STAT_BATCH) {
     const batch = names.slice(i, i + STAT_BATCH).map((name) => (dir === '' ? name : `${dir}/${name}`));
     const stats = await Promise.all(
@@ -54,9 +68,9 @@ async function* walk(root: string, dir: string, filter: PathFilter): AsyncGenera
         }
       } else if (filter.selected(path)) {
         yield entry;
-        yielded += 1 + (yield* walk(root, path, filter));
+        yielded += 1 + (yield* walk(root, path, filter, partials));
       } else {
-        const inside = yield* walk(root, path, filter);
+        const inside = yield* walk(root, path, filter, partials);
         if (inside > 0) {
           yield entry;
           yielded += inside + 1;
