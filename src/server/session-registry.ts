@@ -14,7 +14,7 @@ const sessionId = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyz', 16);
 const REMEMBERED_EXPIRED = 10_000;
 
 export interface RegistryOptions {
-  /** Milliseconds a session may stay idle (no request, no heartbeat on any lane). */
+  /** Milliseconds a session may live with no lane connected before it expires. */
   expire: number;
   /** Base for relative remote directories. */
   cwd: string;
@@ -128,7 +128,8 @@ export class SessionRegistry {
   #sweep(): void {
     const now = Date.now();
     for (const session of this.#sessions.values()) {
-      if (now - session.lastActive > this.#options.expire) void this.end(session, 'expired');
+      // A connected lane is proof of life (its heartbeat ends it if the peer dies).
+      if (session.lanes.size === 0 && now - session.lastActive > this.#options.expire) void this.end(session, 'expired');
     }
   }
 
