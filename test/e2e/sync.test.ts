@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { chmod, readFile, utimes, writeFile, truncate, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
@@ -134,6 +135,18 @@ for (const mode of ['upload', 'download'] as const) {
       await assertSynced(source, dest);
       const again = ok(await syncDir(mode, source, dest));
       assert.equal(again.bytesTransferred, 0);
+    });
+
+    test('special files are skipped with a warning, the rest is copied', async () => {
+      const { source, dest } = pair();
+      await makeTree(source, { 'normal.txt': 'n' });
+      execFileSync('mkfifo', [join(source, 'pipe')]);
+      const result = await syncDir(mode, source, dest);
+      const summary = ok(result);
+      assert.equal(summary.filesTransferred, 1);
+      const warning = result.events.find((e) => e.type === 'warning');
+      assert.match(String(warning?.message), /pipe: skipping special file/);
+      assert.deepEqual(Object.keys(await snapshotTree(dest)), ['normal.txt']);
     });
 
     test('a symlink at the destination is replaced, never written through', async () => {
