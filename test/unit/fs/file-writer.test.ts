@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { stat, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { mtimeSeconds } from '../../../src/fs/file-writer.js';
+import { tempDir } from '../../support/temp-dir.js';
+
+/** A deterministic PRNG (mulberry32) so failures reproduce. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('mtimeSeconds', () => {
+  let file: string;
+  before(async () => {
+    file = join(await tempDir('pareco-unit-mtime-'), 'f');
+    await writeFile(file, 'x');
+  });
+
+  /** Sets the mtime the way FileWriter does and returns what stat reads back. */
+  async function roundTrip(ms: number): Promise<number> {
+    await utimes(file, new Date(), mtimeSeconds(ms));
+    return (await stat(file)).mtimeMs;
+  }
+
+  test('is seconds, with the half-microsecond aim', () => {
+    assert.equal(mtimeSeconds(0), 0.0000005);
+    assert.equal(mtimeSeconds(1000), 1.0000005);
+    assert.ok(Math.abs(mtimeSeconds(1700000000123.456) - 1700000000.1234565) < 1e-6);
+  });
+
+  test('fixed values read back to the same millisecond', async () => {
+    const values = [0, 0.5, 1, 999.999, 1000, 1000.0001, 1700000000000, 1700000000123.4567, 1700000000123.999, 1700000000999.9999, 4102444800000.5];
+    for (const ms of values) {
+      const got = await roundTrip(ms);
+      assert.equal(Math.floor(got), Math.floor(ms), `${ms} read back as ${got}`);
+    }
+  });
+
+  test('random millisecond values with fractions read back to the same millisecond', async () => {
+    const random = prng(20240601);
+    for (let i = 0; i < 300; i++) {
+      const whole = Math.floor(random() * 4_000_000_000_000); // 1970 … 2096
+      const ms = whole + [random(), Math.floor(random() * 1000) / 1000, 1 - random() * 1e-6, random() * 1e-6][i % 4]!;
+      const got = await roundTrip(ms);
+      assert.equal(Math.floor(got), Math.floor(ms), `${ms} read back as ${got}`);
+    }
+  });
+
+  test('the microsecond read back is the (floored) microsecond sent, for realistic mtimes', async () => {
+    const random = prng(7);
+    for (let i = 0; i < 200; i++) {
+      const ms = random() * 2_000_000_000_000; // 1970 … 2033
+      await utimes(file, new Date(), mtimeSeconds(ms));
+      const ns = (await stat(file, { bigint: true })).mtimeNs;
+      assert.equal(ns % 1000n, 0n, 'utimes has microsecond resolution');
+      assert.equal(ns / 1000n, BigInt(Math.floor(ms * 1000)), `${ms} read back as ${ns} ns`);
+    }
+  });
+
+  test('pre-1970 mtimes (negative milliseconds, allowed by the protocol) read back to the same millisecond', async () => {
+    // PROTOCOL: mtimes are milliseconds "and may precede 1970" (protocol/shape.ts num()).
+    for (const ms of [-1, -1000, -1500.25, -1.0005, -86_400_000.5, -315_619_200_000.75]) {
+      const got = await roundTrip(ms);
+      assert.equal(Math.floor(got), Math.floor(ms), `${ms} read back as ${got}`);
+    }
+  });
+});
