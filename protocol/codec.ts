@@ -4,21 +4,97 @@ import { ErrorCode, ParecoError } from './errors.js';
 // Plain maps on the wire (no msgpackr records), so any msgpack implementation can speak it.
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
 
-/** Encodes one frame as one msgpack value. Buffers become msgpack `bin`. */
+/** Encodes one msgpack value (used for frames without a payload, and in tests). */
 export function encodeFrame(frame: object): Buffer {
   return packr.pack(frame);
 }
 
 /**
- * Decodes one msgpack value. `bin` fields come back as Buffers that share memory with `bytes`
- * (no copy). Anything that is not exactly one well-formed msgpack value is a PROTOCOL error.
+ * Decodes exactly one msgpack value. `bin` fields come back as Buffers sharing memory with
+ * `bytes`. Anything that is not exactly one well-formed msgpack value is a PROTOCOL error.
  */
 export function decodeFrame(bytes: Buffer): unknown {
   try {
     const values = packr.unpackMultiple(bytes) as unknown[];
     if (values.length !== 1) throw new Error(`${values.length} values in one message`);
+    checkPlain(values[0], 0);
     return values[0];
   } catch (error) {
     throw new ParecoError(ErrorCode.PROTOCOL, `undecodable frame: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Deepest nesting a frame needs (a response holding a list of entries is 3). */
+const MAX_DEPTH = 8;
+
+/**
+ * Accepts only what plain msgpack can carry: nil (and msgpackr's undefined), booleans, numbers, strings, bin, arrays and
+ * string-keyed maps. msgpackr would also decode its extensions (Date, RegExp, Set, Error,
+ * records) and the reserved byte 0xc1; none of them belongs in a Pareco frame.
+ */
+function checkPlain(value: unknown, depth: number): void {
+  if (value === null || value === undefined || typeof value === 'boolean' || typeof value === 'number' || typeof value === 'string') return;
+  if (value instanceof Uint8Array) return;
+  if (depth >= MAX_DEPTH) throw new Error('nested too deeply');
+  if (Array.isArray(value)) {
+    for (const item of value) checkPlain(item, depth + 1);
+    return;
+  }
+  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const item of Object.values(value)) checkPlain(item, depth + 1);
+    return;
+  }
+  throw new Error('not a plain msgpack value');
+}
+
+/**
+ * The WebSocket messages for one frame. A frame with a `data` payload (write, data) becomes two
+ * messages: the msgpack frame with `len` in place of `data`, then the raw payload. Packing the
+ * payload as msgpack `bin` would copy every chunk once more on the sender and, as a fragmented
+ * message, once more on the receiver; as its own message it goes from the file to the socket
+ * and from the socket to the file untouched.
+ */
+export function encodeMessages(frame: object): Buffer[] {
+  const { data, ...header } = frame as { data?: unknown };
+  if (!(data instanceof Uint8Array)) return [packr.pack(frame)];
+  return [packr.pack({ ...header, len: data.length }), Buffer.from(data.buffer, data.byteOffset, data.byteLength)];
+}
+
+/**
+ * Reassembles frames from the messages of one connection (they arrive in order). Returns the
+ * decoded frame, with `data` attached for split frames, or undefined while a payload is due.
+ */
+export class MessageDecoder {
+  readonly #maxPayload: () => number;
+  #pending: Record<string, unknown> | undefined;
+
+  /** `maxPayload` is read for each split frame, as a session's chunk size is learnt late. */
+  constructor(maxPayload: () => number) {
+    this.#maxPayload = maxPayload;
+  }
+
+  decode(message: Buffer): unknown {
+    const pending = this.#pending;
+    if (pending !== undefined) {
+      this.#pending = undefined;
+      if (message.length !== pending.len) {
+        throw new ParecoError(ErrorCode.PROTOCOL, `payload of ${message.length} bytes where ${String(pending.len)} were announced`);
+      }
+      delete pending.len;
+      pending.data = message;
+      return pending;
+    }
+    const frame = decodeFrame(message);
+    if (typeof frame === 'object' && frame !== null && !Array.isArray(frame) && 'len' in frame) {
+      const len = (frame as { len: unknown }).len;
+      const max = this.#maxPayload();
+      if (typeof len !== 'number' || !Number.isSafeInteger(len) || len < 0 || len > max) {
+        throw new ParecoError(ErrorCode.PROTOCOL, `malformed frame: len must be an integer from 0 to ${max}`);
+      }
+      if ('data' in frame) throw new ParecoError(ErrorCode.PROTOCOL, 'malformed frame: both len and data');
+      this.#pending = frame as Record<string, unknown>;
+      return undefined;
+    }
+    return frame;
   }
 }

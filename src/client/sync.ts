@@ -63,7 +63,7 @@ const FATAL = new Set<string>([
 ]);
 
 /** Bytes of chunk payload each lane may have in flight. */
-const LANE_WINDOW = 4 * 1024 * 1024;
+const LANE_WINDOW = Number(process.env.PARECO_LANE_WINDOW ?? 4 * 1024 * 1024);
 
 const depth = (path: string) => path.split('/').length;
 const parentOf = (path: string) => (path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '');

@@ -105,10 +105,12 @@ export class FileWriter {
 }
 
 /**
- * Seconds for utimes from milliseconds. libuv truncates the fraction when it converts to a
- * timespec, so round to whole microseconds and aim half a microsecond in: the millisecond
- * (and microsecond) read back is then exactly the one sent.
+ * Seconds for utimes from milliseconds. libuv truncates the fraction toward zero when it
+ * converts to a timespec, so round to whole microseconds and aim half a microsecond away from
+ * zero: the millisecond read back is then exactly the one sent. It is a numeric string because
+ * Node replaces a negative number (a time before 1970) with "now", but not a string.
  */
-export function mtimeSeconds(mtimeMs: number): number {
-  return (Math.floor(mtimeMs * 1000) + 0.5) / 1e6;
+export function mtimeSeconds(mtimeMs: number): string {
+  const micros = Math.floor(mtimeMs * 1000);
+  return String((micros + (micros < 0 ? -0.5 : 0.5)) / 1e6);
 }

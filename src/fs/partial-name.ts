@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 
 const SUFFIX = '.pareco-partial';
+/** Suffix of hashed partial names, which cannot be mapped back to their target. */
+const HASHED_SUFFIX = '.pareco-partial-h';
 const NAME_MAX = 255;
 
 /**
@@ -11,17 +13,19 @@ const NAME_MAX = 255;
 export function partialName(name: string): string {
   const plain = `.${name}${SUFFIX}`;
   if (Buffer.byteLength(plain) <= NAME_MAX) return plain;
-  return `.${createHash('sha256').update(name).digest('hex').slice(0, 32)}${SUFFIX}`;
+  return `.${createHash('sha256').update(name).digest('hex').slice(0, 32)}${HASHED_SUFFIX}`;
 }
 
 /** True for names made by partialName: scans skip them, so they never look like user files. */
 export function isPartialName(name: string): boolean {
-  return name.startsWith('.') && name.endsWith(SUFFIX) && name.length > SUFFIX.length + 1;
+  if (!name.startsWith('.')) return false;
+  const suffix = name.endsWith(SUFFIX) ? SUFFIX : name.endsWith(HASHED_SUFFIX) ? HASHED_SUFFIX : undefined;
+  return suffix !== undefined && name.length > suffix.length + 1;
 }
 
 /** The target name a partial name stands for, or undefined for hashed (overlong) names. */
 export function targetOfPartialName(name: string): string | undefined {
-  if (!isPartialName(name)) return undefined;
+  if (!isPartialName(name) || !name.endsWith(SUFFIX)) return undefined;
   const target = name.slice(1, -SUFFIX.length);
   return partialName(target) === name ? target : undefined;
 }

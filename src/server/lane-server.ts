@@ -1,7 +1,7 @@
 import type { WebSocket } from 'ws';
 import {
-  decodeFrame,
-  encodeFrame,
+  encodeMessages,
+  MessageDecoder,
   ErrorCode,
   LIMITS,
   ParecoError,
@@ -36,11 +36,13 @@ const PROTOCOL_ERROR = 1002;
 export function serveLane(ws: WebSocket, context: LaneContext): void {
   let session: Session | undefined;
   let limits: DecodeLimits = { maxData: LIMITS.maxChunk };
+  // Before open/join nothing may carry a payload.
+  const decoder = new MessageDecoder(() => (session === undefined ? 0 : limits.maxData));
   let greeting: Promise<void> | undefined;
 
   const send = (response: Response) => {
     if (ws.readyState !== ws.OPEN) return;
-    ws.send(encodeFrame(response), { binary: true });
+    for (const message of encodeMessages(response)) ws.send(message, { binary: true });
   };
   const reject = (id: number, error: ParecoError, close: boolean) => {
     send({ t: 'error', id, code: error.code, message: error.message });
@@ -62,7 +64,8 @@ export function serveLane(ws: WebSocket, context: LaneContext): void {
     const bytes = data as Buffer;
     try {
       if (!isBinary) throw new ParecoError(ErrorCode.PROTOCOL, 'text message on a binary protocol');
-      const value = decodeFrame(bytes);
+      const value = decoder.decode(bytes);
+      if (value === undefined) return; // its payload comes next
       try {
         request = parseRequest(value, limits);
       } catch (error) {

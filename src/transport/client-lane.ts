@@ -1,8 +1,8 @@
 import type { Agent } from 'node:http';
 import WebSocket from 'ws';
 import {
-  decodeFrame,
-  encodeFrame,
+  encodeMessages,
+  MessageDecoder,
   ErrorCode,
   ParecoError,
   parseResponse,
@@ -40,6 +40,7 @@ export class ClientLane {
   readonly #ws: WebSocket;
   readonly #pending = new Map<number, Pending>();
   readonly #limits: DecodeLimits;
+  readonly #decoder: MessageDecoder;
   #nextId = 1;
   #closedError: ParecoError | undefined;
   #closeListeners: ((error: ParecoError) => void)[] = [];
@@ -49,6 +50,7 @@ export class ClientLane {
   private constructor(ws: WebSocket, options: ConnectOptions) {
     this.#ws = ws;
     this.#limits = options.limits;
+    this.#decoder = new MessageDecoder(() => options.limits.maxData);
     ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
     ws.on('close', (code, reason) => {
       const why = reason.length > 0 ? reason.toString() : `code ${code}`;
@@ -130,9 +132,11 @@ export class ClientLane {
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { expect, bytes, resolve: resolve as (r: Response) => void, reject });
       this.inFlightBytes += bytes;
-      this.#ws.send(encodeFrame({ ...body, id }), { binary: true }, (error) => {
+      const onSent = (error?: Error | null) => {
         if (error) this.#fail(new ParecoError(ErrorCode.CONNECTION, `send failed: ${error.message}`, { cause: error }));
-      });
+      };
+      const frame: Request = { ...body, id } as Request;
+      for (const message of encodeMessages(frame)) this.#ws.send(message, { binary: true }, onSent);
     });
   }
 
@@ -146,7 +150,9 @@ export class ClientLane {
     let response: Response;
     try {
       if (!isBinary) throw new ParecoError(ErrorCode.PROTOCOL, 'text message on a binary protocol');
-      response = parseResponse(decodeFrame(data), this.#limits);
+      const frame = this.#decoder.decode(data);
+      if (frame === undefined) return; // its payload comes next
+      response = parseResponse(frame, this.#limits);
     } catch (error) {
       const message = error instanceof ParecoError ? error.message : String(error);
       this.#fail(new ParecoError(ErrorCode.PROTOCOL, `the server sent a bad frame: ${message}`));

@@ -278,6 +278,17 @@ for (const mode of ['upload', 'download'] as const) {
       await chmod(join(source, 'secret.txt'), 0o600);
     });
 
+    test('mtimes before 1970 and far in the future are kept', async () => {
+      const { source, dest } = pair();
+      await makeTree(source, {
+        'old.txt': { data: 'old', mtime: -86_400_000 * 365 - 0.25 },
+        'epoch.txt': { data: 'epoch', mtime: 0 },
+        'future.txt': { data: 'future', mtime: 4_102_444_800_123 },
+      });
+      ok(await syncDir(mode, source, dest));
+      await assertSynced(source, dest);
+    });
+
     test('changing source mtime only updates metadata', async () => {
       const { source, dest } = pair();
       await makeTree(source, { 'm.txt': { data: 'meta', mtime: 1_600_000_000_000 } });

@@ -31,9 +31,10 @@ describe('mtimeSeconds', () => {
   }
 
   test('is seconds, with the half-microsecond aim', () => {
-    assert.equal(mtimeSeconds(0), 0.0000005);
-    assert.equal(mtimeSeconds(1000), 1.0000005);
-    assert.ok(Math.abs(mtimeSeconds(1700000000123.456) - 1700000000.1234565) < 1e-6);
+    assert.equal(Number(mtimeSeconds(0)), 0.0000005);
+    assert.equal(Number(mtimeSeconds(1000)), 1.0000005);
+    assert.equal(Number(mtimeSeconds(-1000)), -1.0000005);
+    assert.ok(Math.abs(Number(mtimeSeconds(1700000000123.456)) - 1700000000.1234565) < 1e-6);
   });
 
   test('fixed values read back to the same millisecond', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decodeFrame, encodeFrame } from '../../../protocol/codec.js';
+import { decodeFrame, encodeFrame, encodeMessages, MessageDecoder } from '../../../protocol/codec.js';
 import { ErrorCode, ParecoError } from '../../../protocol/errors.js';
 
 /** A deterministic PRNG (mulberry32) so failures reproduce. */
@@ -210,5 +210,30 @@ describe('encodeFrame / decodeFrame', () => {
       assert.ok((error as Error).cause !== undefined);
       assert.match((error as Error).message, /undecodable frame/);
     }
+  });
+});
+
+describe('encodeMessages / MessageDecoder (payload as its own message)', () => {
+  test('a frame without data is one message; with data, a header then the raw payload', () => {
+    assert.equal(encodeMessages({ t: 'ok', id: 1 }).length, 1);
+    const data = Buffer.from('chunk bytes');
+    const [header, payload] = encodeMessages({ t: 'write', id: 2, path: 'a', offset: 0, digest: Buffer.alloc(8), data });
+    assert.equal(payload!.buffer, data.buffer, 'payload is not copied');
+    const decoder = new MessageDecoder(() => 1024);
+    assert.equal(decoder.decode(header!), undefined);
+    const frame = decoder.decode(payload!) as Record<string, unknown>;
+    assert.deepEqual(frame.data, data);
+    assert.equal('len' in frame, false);
+    assert.equal(frame.t, 'write');
+  });
+
+  test('a payload over the limit, of the wrong length, or announced twice is a PROTOCOL error', () => {
+    const [header] = encodeMessages({ t: 'write', id: 2, data: Buffer.alloc(100) });
+    assertProtocolError(() => new MessageDecoder(() => 99).decode(header!), 'len over the limit');
+    const decoder = new MessageDecoder(() => 1000);
+    decoder.decode(header!);
+    assertProtocolError(() => decoder.decode(Buffer.alloc(99)), 'short payload');
+    assertProtocolError(() => new MessageDecoder(() => 1000).decode(encodeFrame({ t: 'write', len: 1, data: Buffer.alloc(1) })), 'len and data');
+    assertProtocolError(() => new MessageDecoder(() => 1000).decode(encodeFrame({ t: 'write', len: -1 })), 'negative len');
   });
 });
