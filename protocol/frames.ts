@@ -36,6 +36,8 @@ export const LIMITS = {
   /** Largest chunk size a session may use. */
   maxChunk: 64 * 1024 * 1024,
   minChunk: 1,
+  /** Smallest block (the unit of comparison inside a differing chunk), unless the chunk is smaller. */
+  minBlock: 512,
   /** Entries in one `entries` frame. */
   listBatch: 1000,
   /** Digests asked in one `hash` request. */
@@ -52,6 +54,8 @@ export interface OpenRequest {
   mode: Mode;
   dir: string;
   chunk: number;
+  /** Block size; `chunk` is a multiple of it. */
+  block: number;
   hash: HashName;
   include: string[];
   exclude: string[];
@@ -60,6 +64,8 @@ export interface OpenRequest {
 export interface JoinRequest { t: 'join'; id: number; v: number; session: string; key: string }
 export interface ListRequest { t: 'list'; id: number }
 export interface HashRequest { t: 'hash'; id: number; path: string; from: number; count: number }
+export interface BlocksRequest { t: 'blocks'; id: number; path: string; index: number }
+export interface PutRequest { t: 'put'; id: number; path: string; mtime: number; mode: number; data: Buffer; digest: Buffer }
 export interface StatRequest { t: 'stat'; id: number; path: string }
 export interface ReadRequest { t: 'read'; id: number; path: string; offset: number; length: number }
 export interface BeginRequest { t: 'begin'; id: number; path: string; size: number }
@@ -76,10 +82,12 @@ export type Request =
   | JoinRequest
   | ListRequest
   | HashRequest
+  | BlocksRequest
   | StatRequest
   | ReadRequest
   | BeginRequest
   | WriteRequest
+  | PutRequest
   | CommitRequest
   | MetaRequest
   | MkdirRequest
@@ -92,7 +100,9 @@ export interface OpenedResponse { t: 'opened'; id: number; session: string; key:
 export interface EntriesResponse { t: 'entries'; id: number; entries: Entry[]; done: boolean }
 export interface HashesResponse { t: 'hashes'; id: number; size: number; partial: boolean; digests: Buffer[] }
 export interface StatResponse { t: 'stat'; id: number; entry: Entry | null }
-export interface DataResponse { t: 'data'; id: number; data: Buffer; digest: Buffer }
+export interface BlockListResponse { t: 'blocklist'; id: number; digests: Buffer }
+/** `size` and `mtime` are the source file's, taken after the read (to notice a live file). */
+export interface DataResponse { t: 'data'; id: number; data: Buffer; digest: Buffer; size: number; mtime: number }
 export interface ErrorResponse { t: 'error'; id: number; code: string; message: string }
 
 export type Response =
@@ -100,6 +110,7 @@ export type Response =
   | OpenedResponse
   | EntriesResponse
   | HashesResponse
+  | BlockListResponse
   | StatResponse
   | DataResponse
   | ErrorResponse;
@@ -123,14 +134,27 @@ const patterns = (f: Fields, t: string, field: string) =>
     return v;
   });
 
+/** The block must divide the chunk and not be so small that its digests outweigh the data. */
+function checkOpen(open: OpenRequest): OpenRequest {
+  const { chunk, block } = open;
+  if (chunk < LIMITS.minChunk || block < Math.min(LIMITS.minBlock, chunk) || block > chunk || chunk % block !== 0) {
+    throw new ParecoError(
+      ErrorCode.PROTOCOL,
+      `malformed open frame: block must divide chunk and be at least ${LIMITS.minBlock} bytes (or the chunk size)`,
+    );
+  }
+  return open;
+}
+
 const requestParsers: Record<Request['t'], RequestParser> = {
-  open: (f) => ({
+  open: (f) => checkOpen({
     t: 'open',
     id: uint(f, 'open', 'id'),
     v: uint(f, 'open', 'v'),
     mode: oneOf(f, 'open', 'mode', MODES),
     dir: str(f, 'open', 'dir'),
     chunk: uint(f, 'open', 'chunk', LIMITS.maxChunk),
+    block: uint(f, 'open', 'block', LIMITS.maxChunk),
     hash: oneOf(f, 'open', 'hash', HASHES),
     include: patterns(f, 'open', 'include'),
     exclude: patterns(f, 'open', 'exclude'),
@@ -150,6 +174,16 @@ const requestParsers: Record<Request['t'], RequestParser> = {
     path: path(f, 'hash'),
     from: uint(f, 'hash', 'from'),
     count: uint(f, 'hash', 'count', LIMITS.hashBatch),
+  }),
+  blocks: (f) => ({ t: 'blocks', id: uint(f, 'blocks', 'id'), path: path(f, 'blocks'), index: uint(f, 'blocks', 'index') }),
+  put: (f, limits) => ({
+    t: 'put',
+    id: uint(f, 'put', 'id'),
+    path: path(f, 'put'),
+    mtime: num(f, 'put', 'mtime'),
+    mode: mode(f, 'put'),
+    data: bin(f, 'put', 'data', limits.maxData),
+    digest: bin(f, 'put', 'digest', LIMITS.maxDigest),
   }),
   stat: (f) => ({ t: 'stat', id: uint(f, 'stat', 'id'), path: path(f, 'stat') }),
   read: (f, limits) => ({
@@ -258,11 +292,18 @@ const responseParsers: Record<Response['t'], ResponseParser> = {
     id: uint(f, 'stat', 'id'),
     entry: f.entry === null || f.entry === undefined ? null : parseEntry(f.entry),
   }),
+  blocklist: (f, limits) => ({
+    t: 'blocklist',
+    id: uint(f, 'blocklist', 'id'),
+    digests: bin(f, 'blocklist', 'digests', limits.maxData),
+  }),
   data: (f, limits) => ({
     t: 'data',
     id: uint(f, 'data', 'id'),
     data: bin(f, 'data', 'data', limits.maxData),
     digest: bin(f, 'data', 'digest', LIMITS.maxDigest),
+    size: uint(f, 'data', 'size'),
+    mtime: num(f, 'data', 'mtime'),
   }),
   error: (f) => {
     const code = str(f, 'error', 'code', 64);

@@ -15,6 +15,7 @@ interface ClientOptions {
   remoteDir: string;
   numConnections: number;
   chunk: number;
+  block?: number;
   hash: HashName;
   skipDigest?: boolean;
   deleteUnexpected?: boolean;
@@ -42,6 +43,7 @@ function program(): Command {
     .requiredOption('-r, --remote-dir <dir>', "remote directory (relative paths start at the server's working directory)")
     .option('-n, --num-connections <n>', 'number of parallel connections', integerOption(1, 256), SYNC_DEFAULTS.connections)
     .option('-c, --chunk <size>', 'chunk size (200, 30K, 2M, 1G)', sizeOption(LIMITS.minChunk, LIMITS.maxChunk), SYNC_DEFAULTS.chunk)
+    .option('--block <size>', 'inside a chunk that differs, compare and send blocks of this size (default 8K)', sizeOption(1, LIMITS.maxChunk))
     .addOption(new Option('--hash <name>', 'chunk digest').choices(HASHES).default(SYNC_DEFAULTS.hash))
     .option('--skip-digest', 'skip files whose size and mtime are equal without comparing digests')
     .option('--delete-unexpected', 'delete destination entries that are not in the source (within the filters)')
@@ -95,6 +97,7 @@ export async function runClient(argv: string[], io = { stdout: process.stdout, s
       ...(options.authToken === undefined ? {} : { token: options.authToken }),
       connections: options.numConnections,
       chunk: options.chunk,
+      ...(options.block === undefined ? {} : { block: options.block }),
       hash: options.hash,
       skipDigest: options.skipDigest ?? false,
       deleteUnexpected: options.deleteUnexpected ?? false,

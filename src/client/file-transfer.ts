@@ -1,5 +1,6 @@
 import { ErrorCode, LIMITS, ParecoError, type Entry } from '../../protocol/index.js';
 import type { DigestList, Tree } from '../fs/tree.js';
+import type { RangeDigest } from '../digest/range-digest.js';
 import type { ByteWindow } from './byte-window.js';
 import { forEachLimited } from './bounded-parallel.js';
 import type { SyncEvent, SyncSummary } from './sync-report.js';
@@ -8,6 +9,7 @@ export interface TransferContext {
   source: Tree;
   dest: Tree;
   chunk: number;
+  range: RangeDigest;
   skipDigest: boolean;
   window: ByteWindow;
   summary: SyncSummary;
@@ -22,16 +24,24 @@ export function sameMtime(a: number, b: number): boolean {
   return Math.floor(a) === Math.floor(b);
 }
 
+/** A byte range to send, and the range digest the source had when it was compared. */
+interface Run {
+  offset: number;
+  length: number;
+  expected?: Buffer;
+}
+
 /**
- * Brings one regular file up to date at the destination: compares chunk digests of both sides
- * (unless the destination has no file), sends only the chunks that differ, and commits it with
- * the source's metadata. A file whose data already matches only has its metadata fixed.
+ * Brings one regular file up to date at the destination. With a file (or a partial file) there,
+ * chunk digests of both sides are compared; inside each differing chunk, block digests are
+ * compared and only differing runs of blocks are sent. A file whose data already matches only
+ * has its metadata fixed. A new file that fits in one chunk goes in a single `put`.
  */
 export async function transferFile(ctx: TransferContext, src: Entry, dst: Entry | undefined, hasPartial = false): Promise<void> {
   const { chunk, summary } = ctx;
   const count = Math.ceil(src.size / chunk);
   const meta = { mtime: src.mtime, mode: src.mode };
-  let sourceDigests: Buffer[] | undefined;
+  let compared: { source: Buffer[]; dest: DigestList } | undefined;
   let send: number[];
 
   if (dst?.kind === 'f' || hasPartial) {
@@ -44,7 +54,7 @@ export async function transferFile(ctx: TransferContext, src: Entry, dst: Entry 
       fromSource(src.path, allDigests(ctx.source, src.path, count)),
       allDigests(ctx.dest, src.path, count),
     ]);
-    sourceDigests = theirs.digests;
+    compared = { source: theirs.digests, dest: ours };
     send = [];
     for (let i = 0; i < count; i++) if (!ours.digests[i]?.equals(theirs.digests[i]!)) send.push(i);
     if (dst?.kind === 'f' && send.length === 0 && ours.size === src.size && !ours.partial) {
@@ -53,6 +63,9 @@ export async function transferFile(ctx: TransferContext, src: Entry, dst: Entry 
       skipped(ctx, src, metaDiffers, count);
       return;
     }
+  } else if (src.size <= chunk) {
+    await putSmallFile(ctx, src);
+    return;
   } else {
     send = Array.from({ length: count }, (_, i) => i);
   }
@@ -62,6 +75,23 @@ export async function transferFile(ctx: TransferContext, src: Entry, dst: Entry 
   let changed = false;
   let failure: { error: unknown } | undefined;
   const tasks: Promise<void>[] = [];
+
+  const sendRun = async (run: Run) => {
+    const got = await fromSource(src.path, ctx.source.read(src.path, run.offset, run.length));
+    if (
+      got.data.length !== run.length ||
+      got.size !== src.size ||
+      !sameMtime(got.mtime, src.mtime) ||
+      (run.expected !== undefined && !got.digest.equals(run.expected))
+    ) {
+      changed = true;
+    }
+    if (got.data.length > 0) await ctx.dest.write(src.path, run.offset, got.data, got.digest);
+    bytesSent += got.data.length;
+    summary.bytesTransferred += got.data.length;
+    ctx.emit({ type: 'chunk', path: src.path, offset: run.offset, length: got.data.length });
+  };
+
   // Chunks go out as fast as the shared window allows, across all lanes, without awaiting each.
   for (const index of send) {
     const offset = index * chunk;
@@ -74,13 +104,12 @@ export async function transferFile(ctx: TransferContext, src: Entry, dst: Entry 
     tasks.push(
       (async () => {
         try {
-          const { data, digest } = await fromSource(src.path, ctx.source.read(src.path, offset, length));
-          if (data.length !== length || (sourceDigests !== undefined && !digest.equals(sourceDigests[index]!))) changed = true;
-          if (data.length > 0) await ctx.dest.write(src.path, offset, data, digest);
-          bytesSent += data.length;
-          summary.bytesTransferred += data.length;
+          const runs =
+            compared !== undefined && index < compared.dest.digests.length
+              ? await differingRuns(ctx, src.path, index, offset, length)
+              : [{ offset, length, expected: compared?.source[index] }];
+          await Promise.all(runs.map(sendRun));
           summary.chunksTransferred++;
-          ctx.emit({ type: 'chunk', path: src.path, offset, length: data.length });
         } catch (error) {
           failure ??= { error };
         } finally {
@@ -92,18 +121,61 @@ export async function transferFile(ctx: TransferContext, src: Entry, dst: Entry 
   await Promise.all(tasks);
   if (failure !== undefined) throw failure.error;
 
-  const now = await fromSource(src.path, ctx.source.stat(src.path));
-  if (now === null) throw vanished(src.path);
-  if (now.size !== src.size || !sameMtime(now.mtime, src.mtime)) changed = true;
-
   await ctx.dest.commit(src.path, src.size, meta);
   summary.filesTransferred++;
   summary.chunksSkipped += count - send.length;
   summary.bytesSkipped += Math.max(0, src.size - bytesSent);
   ctx.emit({ type: 'file', path: src.path, action: dst?.kind === 'f' ? 'update' : 'new', size: src.size, bytesSent });
-  if (changed) {
-    throw new ParecoError(ErrorCode.SOURCE_CHANGED, `${src.path}: file changed while it was being copied`);
+  if (changed) throw changedError(src.path);
+}
+
+/** Compares the block digests of one chunk on both sides and returns the runs that differ. */
+async function differingRuns(ctx: TransferContext, path: string, index: number, offset: number, length: number): Promise<Run[]> {
+  const { range } = ctx;
+  const [theirs, ours] = await Promise.all([fromSource(path, ctx.source.blockDigests(path, index)), ctx.dest.blockDigests(path, index)]);
+  const blocks = Math.ceil(length / range.block);
+  const runs: Run[] = [];
+  let start = -1;
+  for (let b = 0; b <= blocks; b++) {
+    const differs = b < blocks && !range.at(ours, b)?.equals(range.at(theirs, b) ?? Buffer.alloc(0));
+    if (differs && start < 0) start = b;
+    if (!differs && start >= 0) {
+      const runOffset = offset + start * range.block;
+      const runEnd = Math.min(offset + b * range.block, offset + length);
+      runs.push({
+        offset: runOffset,
+        length: runEnd - runOffset,
+        expected: range.combine(theirs.subarray(start * range.size, b * range.size)),
+      });
+      start = -1;
+    }
   }
+  return runs;
+}
+
+/** A new file that fits in one chunk: read it and send it whole in one request. */
+async function putSmallFile(ctx: TransferContext, src: Entry): Promise<void> {
+  await ctx.window.acquire(src.size);
+  let changed: boolean;
+  try {
+    const got = await fromSource(src.path, ctx.source.read(src.path, 0, src.size));
+    changed = got.data.length !== src.size || got.size !== src.size || !sameMtime(got.mtime, src.mtime);
+    await ctx.dest.put(src.path, got.data, got.digest, { mtime: src.mtime, mode: src.mode });
+    ctx.summary.bytesTransferred += got.data.length;
+    ctx.summary.filesTransferred++;
+    if (src.size > 0) {
+      ctx.summary.chunksTransferred++;
+      ctx.emit({ type: 'chunk', path: src.path, offset: 0, length: got.data.length });
+    }
+    ctx.emit({ type: 'file', path: src.path, action: 'new', size: src.size, bytesSent: got.data.length });
+  } finally {
+    ctx.window.release(src.size);
+  }
+  if (changed) throw changedError(src.path);
+}
+
+function changedError(path: string): ParecoError {
+  return new ParecoError(ErrorCode.SOURCE_CHANGED, `${path}: file changed while it was being copied`);
 }
 
 function skipped(ctx: TransferContext, src: Entry, metadataFixed: boolean, count: number): void {

@@ -27,9 +27,17 @@ export class RemoteTree implements Tree {
     return { size, partial, digests };
   }
 
+  async blockDigests(path: string, index: number): Promise<Buffer> {
+    return (await this.#pool.request({ t: 'blocks', path, index }, 'blocklist')).digests;
+  }
+
   async read(path: string, offset: number, length: number): Promise<ChunkData> {
-    const { data, digest } = await this.#pool.request({ t: 'read', path, offset, length }, 'data');
-    return { data, digest };
+    const { data, digest, size, mtime } = await this.#pool.request({ t: 'read', path, offset, length }, 'data');
+    return { data, digest, size, mtime };
+  }
+
+  async put(path: string, data: Buffer, digest: Buffer, meta: Meta): Promise<void> {
+    await this.#pool.request({ t: 'put', path, data, digest, mtime: meta.mtime, mode: meta.mode }, 'ok');
   }
 
   async begin(path: string, size: number): Promise<void> {

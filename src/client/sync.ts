@@ -1,8 +1,9 @@
 import { mkdir, realpath, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { ErrorCode, ParecoError, toParecoError, type Entry, type HashName, type Mode } from '../../protocol/index.js';
+import { ErrorCode, LIMITS, ParecoError, toParecoError, type Entry, type HashName, type Mode } from '../../protocol/index.js';
 import { loadDigest } from '../digest/registry.js';
+import { RangeDigest } from '../digest/range-digest.js';
 import { PathFilter } from '../fs/filter.js';
 import { LocalTree } from '../fs/local-tree.js';
 import type { Tree } from '../fs/tree.js';
@@ -27,6 +28,8 @@ export interface SyncOptions {
   connections?: number;
   /** Chunk size in bytes. */
   chunk?: number;
+  /** Block size in bytes: inside a chunk that differs, only differing blocks are sent. */
+  block?: number;
   hash?: HashName;
   /** Trust equal size and mtime instead of comparing digests. */
   skipDigest?: boolean;
@@ -45,6 +48,7 @@ export interface SyncOptions {
 export const SYNC_DEFAULTS = {
   connections: 10,
   chunk: 1024 * 1024,
+  block: 8 * 1024,
   hash: 'xxh64' as HashName,
   timeout: 60_000,
   connectTimeout: 10_000,
@@ -77,6 +81,7 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
   const started = performance.now();
   const emit = options.onEvent ?? (() => {});
   const chunk = options.chunk ?? SYNC_DEFAULTS.chunk;
+  const block = blockSize(chunk, options.block);
   const connections = options.connections ?? SYNC_DEFAULTS.connections;
   const hash = options.hash ?? SYNC_DEFAULTS.hash;
   const include = options.include ?? [];
@@ -89,6 +94,7 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
     root: localRoot,
     role: upload ? 'source' : 'destination',
     chunk,
+    block,
     digest: await loadDigest(hash),
     filter,
     inplace: options.inplace ?? false,
@@ -110,7 +116,7 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
     pool = await LanePool.open(
       url,
       connections,
-      { mode: options.mode, dir: options.remoteDir, chunk, hash, include, exclude, inplace: options.inplace ?? false },
+      { mode: options.mode, dir: options.remoteDir, chunk, block, hash, include, exclude, inplace: options.inplace ?? false },
       {
         ...(token === undefined ? {} : { token }),
         connectTimeout: options.connectTimeout ?? SYNC_DEFAULTS.connectTimeout,
@@ -125,6 +131,7 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
       source,
       dest,
       chunk,
+      range: new RangeDigest(await loadDigest(hash), block),
       skipDigest: options.skipDigest ?? false,
       window: new ByteWindow(connections * Math.max(LANE_WINDOW, 2 * chunk)),
       summary: emptySummary(),
@@ -138,6 +145,21 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
     await pool?.close();
     await embedded?.close();
   }
+}
+
+/**
+ * The block size to use: the one asked for, or the default capped at the chunk size. It must
+ * divide the chunk so that chunk and block boundaries line up.
+ */
+function blockSize(chunk: number, wanted: number | undefined): number {
+  const block = wanted ?? Math.min(SYNC_DEFAULTS.block, chunk);
+  if (block > chunk || chunk % block !== 0 || block < Math.min(LIMITS.minBlock, chunk)) {
+    throw new ParecoError(
+      ErrorCode.USAGE,
+      `--block ${block} must divide --chunk ${chunk} and be at least ${Math.min(LIMITS.minBlock, chunk)} bytes`,
+    );
+  }
+  return block;
 }
 
 async function prepareLocalDir(dir: string, isSource: boolean): Promise<string> {

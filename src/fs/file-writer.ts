@@ -64,6 +64,29 @@ export class FileWriter {
     if (file.file !== file.target) await rename(file.file, file.target);
   }
 
+  /** Writes a whole file at once (small files): same safety as begin + write + commit. */
+  async put(key: string, target: string, data: Uint8Array, meta: Meta): Promise<void> {
+    if (this.#open.has(key)) await this.closeFile(key);
+    const file = this.#inplace ? target : partialPathOf(target);
+    // The whole content is here: no need to start from the old target or an old partial.
+    const fh = await open(file, READ_WRITE_NOFOLLOW | constants.O_CREAT | constants.O_TRUNC, 0o600);
+    try {
+      await writeAt(fh, data, 0);
+      await fh.chmod(meta.mode);
+      await fh.utimes(new Date(), mtimeSeconds(meta.mtime));
+    } finally {
+      await fh.close();
+    }
+    if (file !== target) await rename(file, target);
+  }
+
+  /** Closes one file without committing it (its partial file stays). */
+  async closeFile(key: string): Promise<void> {
+    const pending = this.#open.get(key);
+    this.#open.delete(key);
+    await (await pending?.catch(() => undefined))?.fh.close().catch(() => undefined);
+  }
+
   /** Closes every open file, keeping partial files for the next run to reuse. */
   async closeAll(): Promise<void> {
     const files = [...this.#open.values()];

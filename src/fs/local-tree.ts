@@ -2,6 +2,8 @@ import { constants } from 'node:fs';
 import { lstat, lutimes, mkdir, open, rm, rmdir, symlink, unlink, chmod, utimes } from 'node:fs/promises';
 import { ErrorCode, ParecoError, toParecoError, type Entry } from '../../protocol/index.js';
 import type { DigestFn } from '../digest/registry.js';
+import { RangeDigest } from '../digest/range-digest.js';
+import { BlockDigestCache } from './block-digest-cache.js';
 import { ConfinedRoot } from './confined-root.js';
 import { FileWriter, mtimeSeconds, partialPathOf } from './file-writer.js';
 import type { PathFilter } from './filter.js';
@@ -15,6 +17,8 @@ export interface LocalTreeOptions {
   /** A source is never written to; a destination is. */
   role: 'source' | 'destination';
   chunk: number;
+  /** Block size for comparisons inside a chunk; divides `chunk`. */
+  block: number;
   digest: DigestFn;
   filter: PathFilter;
   inplace?: boolean;
@@ -29,11 +33,14 @@ export class LocalTree implements Tree {
   readonly root: ConfinedRoot;
   readonly #options: LocalTreeOptions;
   readonly #writer: FileWriter;
+  readonly #range: RangeDigest;
+  readonly #blocks = new BlockDigestCache();
 
   constructor(options: LocalTreeOptions) {
     this.#options = options;
     this.root = new ConfinedRoot(options.root);
     this.#writer = new FileWriter({ inplace: options.inplace ?? false });
+    this.#range = new RangeDigest(options.digest, options.block);
   }
 
   async *list(): AsyncIterable<Entry[]> {
@@ -66,23 +73,17 @@ export class LocalTree implements Tree {
 
   digests(path: string, from: number, count: number): Promise<DigestList> {
     return this.#guard(path, async (absolute) => {
-      let file = absolute;
-      let partial = false;
-      if (this.#options.role === 'destination' && !this.#options.inplace) {
-        const st = await lstat(partialPathOf(absolute)).catch(() => undefined);
-        if (st?.isFile()) {
-          file = partialPathOf(absolute);
-          partial = true;
-        }
-      }
+      const { file, partial } = await this.#basis(absolute);
       const fh = await open(file, READ_NOFOLLOW);
       try {
         const { size } = await fh.stat();
-        const { chunk, digest } = this.#options;
+        const { chunk } = this.#options;
         const digests: Buffer[] = [];
         const buffer = Buffer.allocUnsafe(Math.min(chunk, Math.max(size - from * chunk, 0)));
         for (let i = from; i < from + count && i * chunk < size; i++) {
-          digests.push(digest(await readAt(fh, buffer, i * chunk, Math.min(chunk, size - i * chunk))));
+          const blocks = this.#range.blocks(await readAt(fh, buffer, i * chunk, Math.min(chunk, size - i * chunk)));
+          this.#blocks.set(path, i, blocks);
+          digests.push(this.#range.combine(blocks));
         }
         return { size, partial, digests };
       } finally {
@@ -91,19 +92,47 @@ export class LocalTree implements Tree {
     });
   }
 
-  read(path: string, offset: number, length: number): Promise<ChunkData> {
+  blockDigests(path: string, index: number): Promise<Buffer> {
+    const cached = this.#blocks.get(path, index);
+    if (cached !== undefined) return Promise.resolve(cached);
     return this.#guard(path, async (absolute) => {
-      const fh = await open(absolute, READ_NOFOLLOW);
+      const { file } = await this.#basis(absolute);
+      const fh = await open(file, READ_NOFOLLOW);
       try {
-        const data = await readAt(fh, Buffer.allocUnsafe(length), offset, length);
-        return { data, digest: this.#options.digest(data) };
+        const { chunk } = this.#options;
+        return this.#range.blocks(await readAt(fh, Buffer.allocUnsafe(chunk), index * chunk, chunk));
       } finally {
         await fh.close();
       }
     });
   }
 
+  /** What a destination compares against: the partial file of an interrupted run, if any. */
+  async #basis(absolute: string): Promise<{ file: string; partial: boolean }> {
+    if (this.#options.role === 'destination' && !this.#options.inplace) {
+      const st = await lstat(partialPathOf(absolute)).catch(() => undefined);
+      if (st?.isFile()) return { file: partialPathOf(absolute), partial: true };
+    }
+    return { file: absolute, partial: false };
+  }
+
+  read(path: string, offset: number, length: number): Promise<ChunkData> {
+    return this.#guard(path, async (absolute) => {
+      const fh = await open(absolute, READ_NOFOLLOW);
+      let data: Buffer;
+      try {
+        data = await readAt(fh, Buffer.allocUnsafe(length), offset, length);
+      } finally {
+        await fh.close();
+      }
+      // By path, not by handle: a file replaced by a rename must count as changed too.
+      const after = await lstat(absolute);
+      return { data, digest: this.#range.of(data), size: after.size, mtime: after.mtimeMs };
+    });
+  }
+
   begin(path: string, size: number): Promise<void> {
+    this.#blocks.forget(path);
     return this.#mutate(path, (absolute) => this.#writer.begin(path, absolute, size));
   }
 
@@ -112,14 +141,30 @@ export class LocalTree implements Tree {
       if (data.length > this.#options.chunk) {
         throw new ParecoError(ErrorCode.PROTOCOL, `${path}: chunk of ${data.length} bytes exceeds the session chunk size`);
       }
-      if (!this.#options.digest(data).equals(digest)) {
-        throw new ParecoError(ErrorCode.DIGEST_MISMATCH, `${path}: chunk at offset ${offset} does not match its digest`);
-      }
+      this.#verify(path, offset, data, digest);
       await this.#writer.write(path, offset, data);
     });
   }
 
+  put(path: string, data: Buffer, digest: Buffer, meta: Meta): Promise<void> {
+    this.#blocks.forget(path);
+    return this.#mutate(path, async (absolute) => {
+      if (data.length > this.#options.chunk) {
+        throw new ParecoError(ErrorCode.PROTOCOL, `${path}: ${data.length} bytes exceed the session chunk size`);
+      }
+      this.#verify(path, 0, data, digest);
+      await this.#writer.put(path, absolute, data, meta);
+    });
+  }
+
+  #verify(path: string, offset: number, data: Buffer, digest: Buffer): void {
+    if (!this.#range.of(data).equals(digest)) {
+      throw new ParecoError(ErrorCode.DIGEST_MISMATCH, `${path}: data at offset ${offset} does not match its digest`);
+    }
+  }
+
   commit(path: string, size: number, meta: Meta): Promise<void> {
+    this.#blocks.forget(path);
     return this.#mutate(path, () => this.#writer.commit(path, size, meta));
   }
 

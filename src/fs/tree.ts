@@ -19,8 +19,11 @@ export interface DigestList {
 
 export interface ChunkData {
   data: Buffer;
-  /** Digest of `data`, computed by the side that read it. */
+  /** Range digest of `data` (see RangeDigest), computed by the side that read it. */
   digest: Buffer;
+  /** The source file's size and mtime right after the read, to notice a file being written. */
+  size: number;
+  mtime: number;
 }
 
 /**
@@ -34,11 +37,15 @@ export interface Tree {
   stat(path: string): Promise<Entry | null>;
   /** Digests of chunks `from`..`from+count-1` (fewer at the end of the file). */
   digests(path: string, from: number, count: number): Promise<DigestList>;
+  /** Block digests of one chunk, end to end (of the partial file, where `digests` used it). */
+  blockDigests(path: string, index: number): Promise<Buffer>;
   read(path: string, offset: number, length: number): Promise<ChunkData>;
   /** Opens `path` for writing with its final size; data goes to a partial file unless in place. */
   begin(path: string, size: number): Promise<void>;
   /** Writes one chunk after checking it against `digest`. */
   write(path: string, offset: number, data: Buffer, digest: Buffer): Promise<void>;
+  /** Writes a whole small file in one step: begin, write and commit. */
+  put(path: string, data: Buffer, digest: Buffer, meta: Meta): Promise<void>;
   /** Applies metadata and moves the file into place. */
   commit(path: string, size: number, meta: Meta): Promise<void>;
   setMeta(path: string, meta: Meta): Promise<void>;

@@ -16,11 +16,17 @@ export async function handleRequest(session: Session, request: Request): Promise
       const { size, partial, digests } = await tree.digests(request.path, request.from, request.count);
       return { t: 'hashes', id, size, partial, digests };
     }
+    case 'blocks':
+      return { t: 'blocklist', id, digests: await tree.blockDigests(request.path, request.index) };
     case 'read': {
-      const { data, digest } = await tree.read(request.path, request.offset, request.length);
+      const { data, digest, size, mtime } = await tree.read(request.path, request.offset, request.length);
       session.bytesSent += data.length;
-      return { t: 'data', id, data, digest };
+      return { t: 'data', id, data, digest, size, mtime };
     }
+    case 'put':
+      await tree.put(request.path, request.data, request.digest, { mtime: request.mtime, mode: request.mode });
+      session.bytesReceived += request.data.length;
+      break;
     case 'begin':
       await tree.begin(request.path, request.size);
       break;

@@ -45,6 +45,7 @@ export class SessionRegistry {
       root,
       role: request.mode === 'upload' ? 'destination' : 'source',
       chunk: request.chunk,
+      block: request.block,
       digest: await loadDigest(request.hash),
       filter: new PathFilter(request.include, request.exclude),
       inplace: request.inplace,

@@ -89,7 +89,7 @@ for (const mode of ['upload', 'download'] as const) {
       await assertSynced(source, dest);
     });
 
-    test('one differing chunk: only that chunk is sent', async () => {
+    test('one differing chunk: only the differing block inside it is sent', async () => {
       const { source, dest } = pair();
       const data = seededBytes(4 * MiB, 'chunks');
       await makeTree(dest, { 'db.bin': data });
@@ -97,10 +97,10 @@ for (const mode of ['upload', 'download'] as const) {
       changed.fill(7, 2 * MiB + 10, 2 * MiB + 20);
       await makeTree(source, { 'db.bin': changed });
       const summary = ok(await syncDir(mode, source, dest, ['-c', '1M']));
-      assert.equal(summary.bytesTransferred, MiB);
+      assert.equal(summary.bytesTransferred, 8 * KiB);
       assert.equal(summary.chunksTransferred, 1);
       assert.equal(summary.chunksSkipped, 3);
-      assert.equal(summary.bytesSkipped, 3 * MiB);
+      assert.equal(summary.bytesSkipped, 4 * MiB - 8 * KiB);
       assert.equal(summary.filesTransferred, 1);
       await assertSynced(source, dest);
     });
@@ -245,9 +245,26 @@ for (const mode of ['upload', 'download'] as const) {
         data[150 * KiB] = data[150 * KiB]! ^ 0xff;
         await makeTree(dest, { 'h.bin': data });
         const summary = ok(await syncDir(mode, source, dest, ['--hash', hash, '-c', '64K']));
-        assert.equal(summary.bytesTransferred, 64 * KiB, hash);
+        assert.equal(summary.bytesTransferred, 8 * KiB, hash);
         await assertSynced(source, dest);
       }
+    });
+
+    test('--block: scattered page writes cost about a page each, contiguous ones coalesce', async () => {
+      const { source, dest } = pair();
+      const old = seededBytes(4 * MiB, 'pages');
+      await makeTree(dest, { 'db': old });
+      const edited = Buffer.from(old);
+      // 5 scattered 4 KiB writes inside 4 KiB blocks, and one 40 KiB contiguous write.
+      for (const page of [3, 100, 333, 700, 1000]) edited.fill(page & 0xff, page * 4 * KiB, page * 4 * KiB + 4 * KiB);
+      edited.fill(1, 2 * MiB, 2 * MiB + 40 * KiB);
+      await makeTree(source, { 'db': edited });
+      const result = await syncDir(mode, source, dest, ['--block', '4K', '--log-level', 'chunks']);
+      const summary = ok(result);
+      assert.equal(summary.bytesTransferred, 5 * 4 * KiB + 40 * KiB);
+      // The contiguous write travels as one run, not ten blocks.
+      assert.ok(result.events.some((e) => e.type === 'chunk' && e.length === 40 * KiB));
+      await assertSynced(source, dest);
     });
 
     test('--inplace rewrites the target file directly', async () => {

@@ -61,5 +61,5 @@ export class RawLane {
 
 /** An open request with sensible defaults. */
 export function openFrame(dir: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return { t: 'open', id: 1, v: 1, mode: 'upload', dir, chunk: 1024 * 1024, hash: 'xxh64', include: [], exclude: [], inplace: false, ...overrides };
+  return { t: 'open', id: 1, v: 1, mode: 'upload', dir, chunk: 1024 * 1024, block: 8192, hash: 'xxh64', include: [], exclude: [], inplace: false, ...overrides };
 }

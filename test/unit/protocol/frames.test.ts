@@ -41,6 +41,7 @@ const validRequests: Record<string, Frame> = {
     mode: 'upload',
     dir: '/srv/data',
     chunk: 1024 * 1024,
+    block: 8192,
     hash: 'xxh64',
     include: ['*.txt', 'docs/'],
     exclude: [],
@@ -63,7 +64,7 @@ const validRequests: Record<string, Frame> = {
 
 /** Fields of each request that are required (everything except the optional booleans). */
 const requiredFields: Record<string, string[]> = {
-  open: ['id', 'v', 'mode', 'dir', 'chunk', 'hash', 'include', 'exclude'],
+  open: ['id', 'v', 'mode', 'dir', 'chunk', 'block', 'hash', 'include', 'exclude'],
   join: ['id', 'v', 'session', 'key'],
   list: ['id'],
   hash: ['id', 'path', 'from', 'count'],
@@ -134,6 +135,9 @@ describe('parseRequest: valid frames', () => {
   test('id 0 and boundary values are accepted', () => {
     parseRequest({ t: 'list', id: 0 });
     parseRequest({ ...validRequests.open, chunk: LIMITS.maxChunk });
+    parseRequest({ ...validRequests.open, chunk: 200, block: 200 });
+    assertCode(() => parseRequest({ ...validRequests.open, chunk: 1000, block: 300 }), ErrorCode.PROTOCOL, 'block must divide chunk');
+    assertCode(() => parseRequest({ ...validRequests.open, chunk: 4096, block: 256 }), ErrorCode.PROTOCOL, 'block too small');
     parseRequest({ ...validRequests.hash, count: LIMITS.hashBatch });
     parseRequest({ ...validRequests.join, session: 's'.repeat(64), key: 'k'.repeat(128) });
     parseRequest({ ...validRequests.open, include: Array.from({ length: LIMITS.maxPatterns }, (_, i) => `p${i}`) });
@@ -329,7 +333,7 @@ describe('parseResponse', () => {
     entries: { t: 'entries', id: 3, entries: [entry, { ...entry, path: 'a', kind: 'd' }], done: true },
     hashes: { t: 'hashes', id: 4, size: 100, partial: true, digests: [digest, Buffer.alloc(0)] },
     stat: { t: 'stat', id: 5, entry },
-    data: { t: 'data', id: 6, data: Buffer.from('abc'), digest },
+    data: { t: 'data', id: 6, data: Buffer.from('abc'), digest, size: 3, mtime: 1700000000000.5 },
     error: { t: 'error', id: 7, code: 'NOT_FOUND', message: 'a/b: no such file or directory' },
   };
 
@@ -391,8 +395,8 @@ describe('parseResponse', () => {
   });
 
   test('data responses follow the maxData limit', () => {
-    parseResponse({ t: 'data', id: 1, data: Buffer.alloc(8), digest }, { maxData: 8 });
-    assertCode(() => parseResponse({ t: 'data', id: 1, data: Buffer.alloc(9), digest }, { maxData: 8 }), ErrorCode.PROTOCOL, 'data 9 > 8');
+    parseResponse({ t: 'data', id: 1, data: Buffer.alloc(8), digest, size: 8, mtime: 0 }, { maxData: 8 });
+    assertCode(() => parseResponse({ t: 'data', id: 1, data: Buffer.alloc(9), digest, size: 9, mtime: 0 }, { maxData: 8 }), ErrorCode.PROTOCOL, 'data 9 > 8');
   });
 
   test('unsafe entry paths in listings are BAD_PATH', () => {

@@ -1,0 +1,40 @@
+/**
+ * Block digests computed while hashing whole chunks, kept so that a later request for the
+ * blocks of a differing chunk needs no second read. Bounded by bytes; the least recently
+ * hashed file goes first. 8-byte digests of 8 KiB blocks are 1/1024 of the data, so the default
+ * 32 MiB covers 32 GiB of recently compared files.
+ */
+export class BlockDigestCache {
+  readonly #budget: number;
+  readonly #files = new Map<string, Map<number, Buffer>>();
+  #bytes = 0;
+
+  constructor(budget = 32 * 1024 * 1024) {
+    this.#budget = budget;
+  }
+
+  get(path: string, chunk: number): Buffer | undefined {
+    return this.#files.get(path)?.get(chunk);
+  }
+
+  set(path: string, chunk: number, digests: Buffer): void {
+    let file = this.#files.get(path);
+    if (file === undefined) this.#files.set(path, (file = new Map()));
+    const old = file.get(chunk);
+    if (old !== undefined) this.#bytes -= old.length;
+    file.set(chunk, digests);
+    this.#bytes += digests.length;
+    for (const oldest of this.#files.keys()) {
+      if (this.#bytes <= this.#budget || oldest === path) break;
+      this.forget(oldest);
+    }
+  }
+
+  /** Drops a file's digests: call whenever the file is written. */
+  forget(path: string): void {
+    const file = this.#files.get(path);
+    if (file === undefined) return;
+    for (const digests of file.values()) this.#bytes -= digests.length;
+    this.#files.delete(path);
+  }
+}
