@@ -14,7 +14,7 @@
 //   node bench/wan-proxy.mjs --target 127.0.0.1:8080 [--port 0] [--host 127.0.0.1]
 //                            [--delay 25] [--window 1M]
 // Prints "wan-proxy listening on 127.0.0.1 port: N -> 127.0.0.1:8080" on stdout, then one JSON line
-// per closed connection: {"type":"close","id":1,"up":bytesClientToTarget,"down":bytesTargetToClient,
+// per opened connection ({"type":"open","id":1,"open":1}) and per closed connection: {"type":"close","id":1,"up":bytesClientToTarget,"down":bytesTargetToClient,
 // "open":connectionsStillOpen,"totalUp":…,"totalDown":…}. SIGTERM/SIGINT close everything and exit.
 // No dependencies; importable too: `startWanProxy(options)` resolves to { port, server, close() }.
 
@@ -95,7 +95,7 @@ function pipeDelayed(from, to, { delayMs, window, onBytes }) {
   return () => { if (timer) clearTimeout(timer); };
 }
 
-export function startWanProxy({ target, port = 0, host = '127.0.0.1', delayMs = 25, window = 1024 * 1024, onClose } = {}) {
+export function startWanProxy({ target, port = 0, host = '127.0.0.1', delayMs = 25, window = 1024 * 1024, onOpen, onClose } = {}) {
   const [tHost, tPortStr] = target.includes(':') ? [target.slice(0, target.lastIndexOf(':')), target.slice(target.lastIndexOf(':') + 1)] : ['127.0.0.1', target];
   const tPort = Number(tPortStr);
   const sockets = new Set();
@@ -107,6 +107,7 @@ export function startWanProxy({ target, port = 0, host = '127.0.0.1', delayMs = 
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) => {
     const id = nextId++;
     open++;
+    onOpen?.({ type: 'open', id, open });
     let up = 0;
     let down = 0;
     let closed = false;
@@ -190,7 +191,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     console.error(`wan-proxy: ${e.message}`);
     process.exit(2);
   }
-  const proxy = await startWanProxy({ ...opts, onClose: (ev) => process.stdout.write(JSON.stringify(ev) + '\n') });
+  const emit = (ev) => process.stdout.write(JSON.stringify(ev) + '\n');
+  const proxy = await startWanProxy({ ...opts, onOpen: emit, onClose: emit });
   process.stdout.write(`wan-proxy listening on ${opts.host} port: ${proxy.port} -> ${opts.target} (delay ${opts.delayMs} ms each way, window ${opts.window} B)\n`);
   const stop = async () => {
     await proxy.close();

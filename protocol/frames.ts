@@ -60,9 +60,12 @@ export interface OpenRequest {
   include: string[];
   exclude: string[];
   inplace: boolean;
+  /** Flush data and directory entries to disk before each rename. */
+  fsync: boolean;
 }
 export interface JoinRequest { t: 'join'; id: number; v: number; session: string; key: string }
-export interface ListRequest { t: 'list'; id: number }
+/** `seq` numbers the batches of one listing from 0; asking for the same `seq` again repeats it. */
+export interface ListRequest { t: 'list'; id: number; seq: number }
 export interface HashRequest { t: 'hash'; id: number; path: string; from: number; count: number }
 export interface BlocksRequest { t: 'blocks'; id: number; path: string; index: number }
 export interface PutRequest { t: 'put'; id: number; path: string; mtime: number; mode: number; data: Buffer; digest: Buffer }
@@ -159,6 +162,7 @@ const requestParsers: Record<Request['t'], RequestParser> = {
     include: patterns(f, 'open', 'include'),
     exclude: patterns(f, 'open', 'exclude'),
     inplace: bool(f, 'open', 'inplace'),
+    fsync: bool(f, 'open', 'fsync'),
   }),
   join: (f) => ({
     t: 'join',
@@ -167,7 +171,7 @@ const requestParsers: Record<Request['t'], RequestParser> = {
     session: str(f, 'join', 'session', 64),
     key: str(f, 'join', 'key', 128),
   }),
-  list: (f) => ({ t: 'list', id: uint(f, 'list', 'id') }),
+  list: (f) => ({ t: 'list', id: uint(f, 'list', 'id'), seq: uint(f, 'list', 'seq') }),
   hash: (f) => ({
     t: 'hash',
     id: uint(f, 'hash', 'id'),

@@ -25,6 +25,10 @@ interface ClientOptions {
   authToken?: string;
   timeout: number;
   connectTimeout: number;
+  heartbeat: number;
+  retries: number;
+  retryWait: number;
+  fsync?: boolean;
   logLevel: LogLevel;
   json?: boolean;
 }
@@ -54,6 +58,10 @@ function program(): Command {
     .addOption(new Option('-a, --auth-token <token>', 'bearer token for the server').env('PARECO_AUTH_TOKEN'))
     .option('-t, --timeout <duration>', 'a connection silent this long is dead (100ms, 3s, 4m, 2h)', durationOption(100), SYNC_DEFAULTS.timeout)
     .option('--connect-timeout <duration>', 'time allowed to connect', durationOption(1), SYNC_DEFAULTS.connectTimeout)
+    .option('--heartbeat <duration>', 'ping every connection this often', durationOption(100), 15_000)
+    .option('--retries <n>', 'reconnection attempts per connection, and new sessions after losing one', integerOption(0, 1000), SYNC_DEFAULTS.retries)
+    .option('--retry-wait <duration>', 'first wait before reconnecting (doubles each attempt, with jitter)', durationOption(1), SYNC_DEFAULTS.retryWait)
+    .option('--fsync', 'flush each file and its directory entry to disk before it is renamed into place')
     .addOption(new Option('--log-level <level>', 'output detail').choices(LOG_LEVELS).default('files'))
     .option('--json', 'print one JSON object per line on stdout, ending with a summary')
     .addOption(hidden('--localDir <dir>'))
@@ -87,6 +95,15 @@ export async function runClient(argv: string[], io = { stdout: process.stdout, s
   }
 
   const reporter = new Reporter({ level: options.logLevel, json: options.json ?? false, ...io });
+  // First Ctrl-C: stop scheduling, let in-flight requests finish, print the summary, exit 130.
+  // A second one exits at once.
+  const interrupt = new AbortController();
+  const onSignal = () => {
+    if (interrupt.signal.aborted) process.exit(ExitCode.INTERRUPTED);
+    interrupt.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   let summary: SyncSummary;
   try {
     summary = await sync({
@@ -106,13 +123,22 @@ export async function runClient(argv: string[], io = { stdout: process.stdout, s
       exclude: options.exclude ?? [],
       timeout: options.timeout,
       connectTimeout: options.connectTimeout,
+      heartbeat: options.heartbeat,
+      retries: options.retries,
+      retryWait: options.retryWait,
+      fsync: options.fsync ?? false,
+      signal: interrupt.signal,
       onEvent: (event) => reporter.event(event),
     });
   } catch (error) {
     reporter.fatal(error);
     if (options.json) reporter.summary({ ...emptySummary(), ok: false });
     return exitCodeOfError(error);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
   reporter.summary(summary);
+  if (summary.aborted) reporter.logger.warn('interrupted: partial files are kept, and the next run resumes from them');
   return exitCodeOfSummary(summary);
 }

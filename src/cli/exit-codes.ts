@@ -10,9 +10,12 @@ export const ExitCode = {
   PARTIAL: 23,
   /** Some source files vanished or changed during the transfer. */
   VANISHED: 24,
+  /** Interrupted by Ctrl-C (SIGINT) or SIGTERM: 128 + SIGINT, as shells report it. */
+  INTERRUPTED: 130,
 } as const;
 
 export function exitCodeOfSummary(summary: SyncSummary): number {
+  if (summary.aborted) return ExitCode.INTERRUPTED;
   if (summary.filesFailed > 0) return ExitCode.PARTIAL;
   if (summary.filesChanged > 0) return ExitCode.VANISHED;
   return ExitCode.OK;

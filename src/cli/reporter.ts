@@ -73,6 +73,9 @@ export class Reporter {
       case 'delete':
         log.info(`deleted   ${event.path}${event.kind === 'dir' ? '/' : ''}`);
         break;
+      case 'reconnected':
+        log.info('reconnected');
+        break;
       case 'warning':
         log.warn(event.message);
         break;
@@ -95,7 +98,8 @@ export class Reporter {
           `${summary.filesDeleted} deleted` +
           (summary.dirsDeleted > 0 ? ` (+${summary.dirsDeleted} directories)` : '') +
           (summary.filesFailed > 0 ? `, ${summary.filesFailed} failed` : '') +
-          (summary.filesChanged > 0 ? `, ${summary.filesChanged} changed during transfer` : ''),
+          (summary.filesChanged > 0 ? `, ${summary.filesChanged} changed during transfer` : '') +
+          (summary.aborted ? ' (interrupted)' : ''),
         `bytes: ${formatSize(summary.bytesTotal)} total, ${formatSize(summary.bytesTransferred)} transferred, ${formatSize(summary.bytesSkipped)} skipped`,
         `time: ${seconds.toFixed(2)}s, speed ${rate(summary.bytesTransferred)}, effective ${rate(summary.bytesTotal)}`,
       ].join('\n'),

@@ -16,6 +16,7 @@ interface ServerCliOptions {
   generateAuth?: boolean;
   insecureNoAuth?: boolean;
   expire: number;
+  heartbeat: number;
   basePath?: string;
 }
 
@@ -33,6 +34,7 @@ function program(): Command {
     .option('-g, --generate-auth', 'generate a random token, print it, and require it')
     .option('--insecure-no-auth', 'allow binding a non-loopback address without a token')
     .option('-e, --expire <duration>', 'idle session expiry (150s, 5m)', durationOption(100), 150_000)
+    .option('--heartbeat <duration>', 'ping every connection this often; a peer silent 4 times as long is dropped', durationOption(100), 15_000)
     .option('--base-path <path>', 'URL path prefix, e.g. /pareco (endpoint: /pareco/v1/ws)')
     .addOption(hidden('--authToken <token>'))
     .addOption(hidden('--generateAuth'))
@@ -91,6 +93,7 @@ export async function runServer(argv: string[]): Promise<number> {
       host,
       ...(token === undefined ? {} : { token }),
       expire: options.expire,
+      heartbeat: { interval: options.heartbeat, timeout: Math.max(options.heartbeat * 4, 60_000) },
       ...(options.basePath === undefined ? {} : { basePath: options.basePath }),
       log: (message) => log.info(message),
     });

@@ -14,6 +14,7 @@ export interface TransferContext {
   window: ByteWindow;
   summary: SyncSummary;
   emit: (event: SyncEvent) => void;
+  signal?: AbortSignal;
 }
 
 /** Digest batches of one file requested at once (they spread over the lanes). */
@@ -97,6 +98,7 @@ export async function transferFile(ctx: TransferContext, src: Entry, dst: Entry 
     const offset = index * chunk;
     const length = Math.min(chunk, src.size - offset);
     await ctx.window.acquire(length);
+    if (failure === undefined && ctx.signal?.aborted) failure = { error: new ParecoError(ErrorCode.ABORTED, 'interrupted') };
     if (failure !== undefined) {
       ctx.window.release(length);
       break;

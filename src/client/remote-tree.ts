@@ -11,8 +11,8 @@ export class RemoteTree implements Tree {
   }
 
   async *list(): AsyncIterable<Entry[]> {
-    for (;;) {
-      const { entries, done } = await this.#pool.request({ t: 'list' }, 'entries');
+    for (let seq = 0; ; seq++) {
+      const { entries, done } = await this.#pool.request({ t: 'list', seq }, 'entries');
       if (entries.length > 0) yield entries;
       if (done) return;
     }

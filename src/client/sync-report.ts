@@ -6,6 +6,7 @@ export type SyncEvent =
   | { type: 'mkdir'; path: string }
   | { type: 'symlink'; path: string; target: string }
   | { type: 'delete'; path: string; kind: 'file' | 'dir' | 'symlink' }
+  | { type: 'reconnected' }
   | { type: 'warning'; path?: string; code: string; message: string }
   | { type: 'error'; path?: string; code: string; message: string };
 
@@ -25,6 +26,12 @@ export interface SyncSummary {
   filesFailed: number;
   /** Source files that vanished or changed while being read (exit 24). */
   filesChanged: number;
+  /** True when the sync was interrupted (Ctrl-C): the counts say how far it got. */
+  aborted: boolean;
+  /** Requests sent again because their connection dropped. */
+  retriedRequests: number;
+  /** New sessions started because the previous one was lost (server restart, expiry). */
+  sessionRestarts: number;
   durationMs: number;
 }
 
@@ -43,6 +50,9 @@ export function emptySummary(): SyncSummary {
     chunksSkipped: 0,
     filesFailed: 0,
     filesChanged: 0,
+    aborted: false,
+    retriedRequests: 0,
+    sessionRestarts: 0,
     durationMs: 0,
   };
 }

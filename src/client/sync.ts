@@ -1,6 +1,7 @@
 import { mkdir, realpath, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, LIMITS, ParecoError, toParecoError, type Entry, type HashName, type Mode } from '../../protocol/index.js';
 import { loadDigest } from '../digest/registry.js';
 import { RangeDigest } from '../digest/range-digest.js';
@@ -12,7 +13,7 @@ import { DEFAULT_HEARTBEAT } from '../transport/heartbeat.js';
 import { forEachLimited } from './bounded-parallel.js';
 import { ByteWindow } from './byte-window.js';
 import { sameMtime, transferFile, type TransferContext } from './file-transfer.js';
-import { LanePool } from './lane-pool.js';
+import { LanePool, type PoolOptions } from './lane-pool.js';
 import { RemoteTree } from './remote-tree.js';
 import { emptySummary, type SyncEvent, type SyncSummary } from './sync-report.js';
 import { toWebSocketUrl } from './server-url.js';
@@ -42,6 +43,16 @@ export interface SyncOptions {
   /** Milliseconds a connection may stay silent before it is considered dead. */
   timeout?: number;
   connectTimeout?: number;
+  /** Milliseconds between heartbeat pings on every connection. */
+  heartbeat?: number;
+  /** Reconnection attempts of a lane, and new sessions after the session was lost. */
+  retries?: number;
+  /** First wait before reconnecting; doubles on each attempt, with jitter. */
+  retryWait?: number;
+  /** Flush file data and directory entries to disk before each rename. */
+  fsync?: boolean;
+  /** Aborting stops the sync: in-flight requests finish, nothing new starts, the summary says so. */
+  signal?: AbortSignal;
   onEvent?: (event: SyncEvent) => void;
 }
 
@@ -52,6 +63,8 @@ export const SYNC_DEFAULTS = {
   hash: 'xxh64' as HashName,
   timeout: 60_000,
   connectTimeout: 10_000,
+  retries: 10,
+  retryWait: 1_000,
 };
 
 /** Codes after which the whole sync stops: the connection or session is gone. */
@@ -98,10 +111,13 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
     digest: await loadDigest(hash),
     filter,
     inplace: options.inplace ?? false,
+    fsync: options.fsync ?? false,
   });
 
   let embedded: RunningServer | undefined;
-  let pool: LanePool | undefined;
+  const signal = options.signal;
+  const retries = options.retries ?? SYNC_DEFAULTS.retries;
+  const retryWait = options.retryWait ?? SYNC_DEFAULTS.retryWait;
   try {
     let url: string;
     let token = options.token;
@@ -113,36 +129,84 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
       url = toWebSocketUrl(options.server);
     }
     const timeout = options.timeout ?? SYNC_DEFAULTS.timeout;
-    pool = await LanePool.open(
-      url,
-      connections,
-      { mode: options.mode, dir: options.remoteDir, chunk, block, hash, include, exclude, inplace: options.inplace ?? false },
-      {
-        ...(token === undefined ? {} : { token }),
-        connectTimeout: options.connectTimeout ?? SYNC_DEFAULTS.connectTimeout,
-        heartbeat: { interval: Math.min(DEFAULT_HEARTBEAT.interval, timeout / 2), timeout },
-        limits: { maxData: chunk },
-      },
-    );
-    emit({ type: 'connected', session: pool.session.id, server: pool.session.server, lanes: pool.size });
-    const remote = new RemoteTree(pool);
-    const [source, dest] = upload ? [local, remote] : [remote, local];
-    const summary = await runSync({
-      source,
-      dest,
+    const poolOptions: PoolOptions = {
+      ...(token === undefined ? {} : { token }),
+      connectTimeout: options.connectTimeout ?? SYNC_DEFAULTS.connectTimeout,
+      heartbeat: { interval: Math.min(options.heartbeat ?? DEFAULT_HEARTBEAT.interval, timeout / 2), timeout },
+      limits: { maxData: chunk },
+      retries,
+      retryWait,
+      ...(signal === undefined ? {} : { signal }),
+      onLaneEvent: (event) =>
+        emit(
+          event.type === 'lane-lost'
+            ? { type: 'warning', code: ErrorCode.CONNECTION, message: `a connection dropped (${event.reason ?? 'unknown'}); reconnecting` }
+            : { type: 'reconnected' },
+        ),
+    };
+    const openRequest = {
+      mode: options.mode,
+      dir: options.remoteDir,
       chunk,
-      range: new RangeDigest(await loadDigest(hash), block),
-      skipDigest: options.skipDigest ?? false,
-      window: new ByteWindow(connections * Math.max(LANE_WINDOW, 2 * chunk)),
-      summary: emptySummary(),
-      emit,
-    }, filter, options.deleteUnexpected ?? false, connections);
-    summary.durationMs = Math.round(performance.now() - started);
-    summary.ok = summary.filesFailed === 0 && summary.filesChanged === 0;
-    return summary;
+      block,
+      hash,
+      include,
+      exclude,
+      inplace: options.inplace ?? false,
+      fsync: options.fsync ?? false,
+    };
+
+    // A session that is gone (the server restarted, or it expired during a long outage) is
+    // replaced by a new one; the new run reuses every chunk already written, partial files too.
+    for (let restarts = 0; ; restarts++) {
+      let pool: LanePool | undefined;
+      const summary = emptySummary();
+      summary.sessionRestarts = restarts;
+      try {
+        pool = await LanePool.open(url, connections, openRequest, poolOptions);
+        emit({ type: 'connected', session: pool.session.id, server: pool.session.server, lanes: pool.size });
+        const remote = new RemoteTree(pool);
+        const [source, dest] = upload ? [local, remote] : [remote, local];
+        await runSync(
+          {
+            source,
+            dest,
+            chunk,
+            range: new RangeDigest(await loadDigest(hash), block),
+            skipDigest: options.skipDigest ?? false,
+            window: new ByteWindow(connections * Math.max(LANE_WINDOW, 2 * chunk)),
+            summary,
+            emit,
+            ...(signal === undefined ? {} : { signal }),
+          },
+          filter,
+          options.deleteUnexpected ?? false,
+          connections,
+        );
+        summary.retriedRequests = pool.retriedRequests;
+      } catch (error) {
+        if (signal?.aborted) {
+          summary.aborted = true;
+        } else {
+          const failure = toParecoError(error);
+          const sessionGone = failure.code === ErrorCode.SESSION_EXPIRED || failure.code === ErrorCode.SESSION_NOT_FOUND;
+          const serverAway = restarts > 0 && (failure.code === ErrorCode.CONNECTION || failure.code === ErrorCode.TIMEOUT);
+          if ((sessionGone || serverAway) && restarts < retries) {
+            emit({ type: 'warning', code: failure.code, message: `${failure.message}; starting a new session` });
+            await sleep(Math.min(30_000, retryWait * 2 ** restarts) * (0.5 + Math.random()), undefined, { ref: false });
+            continue;
+          }
+          throw failure;
+        }
+      } finally {
+        await pool?.close();
+      }
+      summary.durationMs = Math.round(performance.now() - started);
+      summary.ok = summary.filesFailed === 0 && summary.filesChanged === 0 && !summary.aborted;
+      return summary;
+    }
   } finally {
     await local.close();
-    await pool?.close();
     await embedded?.close();
   }
 }
@@ -196,12 +260,7 @@ async function manifest(tree: Tree): Promise<Manifest> {
   return { entries, partials };
 }
 
-async function runSync(
-  ctx: TransferContext,
-  filter: PathFilter,
-  deleteUnexpected: boolean,
-  connections: number,
-): Promise<SyncSummary> {
+async function runSync(ctx: TransferContext, filter: PathFilter, deleteUnexpected: boolean, connections: number): Promise<void> {
   const { source, dest, summary, emit } = ctx;
   const [{ entries: src }, { entries: dst, partials }] = await Promise.all([manifest(source), manifest(dest)]);
   /** Directories whose contents changed: their mtime is restored at the end. */
@@ -210,6 +269,7 @@ async function runSync(
 
   /** Runs one entry's work; single-entry failures are counted, fatal ones stop the sync. */
   const guarded = async (path: string, work: () => Promise<void>) => {
+    if (ctx.signal?.aborted) throw new ParecoError(ErrorCode.ABORTED, 'interrupted');
     try {
       await work();
     } catch (error) {
@@ -319,7 +379,6 @@ async function runSync(
       }),
     );
   }
-  return summary;
 }
 
 function groupByDepth(entries: Entry[], order: 'ascending' | 'descending'): Entry[][] {

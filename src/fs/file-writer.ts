@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { copyFile, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { copyFile, lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ErrorCode, ParecoError } from '../../protocol/index.js';
 import type { Meta } from './tree.js';
@@ -27,10 +27,12 @@ const READ_WRITE_NOFOLLOW = constants.O_RDWR | constants.O_NOFOLLOW;
  */
 export class FileWriter {
   readonly #inplace: boolean;
+  readonly #fsync: boolean;
   readonly #open = new Map<string, Promise<OpenFile>>();
 
-  constructor(options: { inplace: boolean }) {
+  constructor(options: { inplace: boolean; fsync?: boolean }) {
     this.#inplace = options.inplace;
+    this.#fsync = options.fsync ?? false;
   }
 
   /** Opens (or reopens) the file for `key` with its final size. */
@@ -51,17 +53,33 @@ export class FileWriter {
   }
 
   /** Truncates, applies metadata, closes, and renames the partial file over the target. */
-  async commit(key: string, size: number, meta: Meta): Promise<void> {
+  async commit(key: string, target: string, size: number, meta: Meta): Promise<void> {
+    if (!this.#open.has(key) && (await this.#alreadyCommitted(target, size, meta))) return;
     const file = await this.#get(key);
     this.#open.delete(key);
     try {
       await file.fh.truncate(size);
       await file.fh.chmod(meta.mode);
       await file.fh.utimes(new Date(), mtimeSeconds(meta.mtime));
+      if (this.#fsync) await file.fh.sync();
     } finally {
       await file.fh.close();
     }
-    if (file.file !== file.target) await rename(file.file, file.target);
+    await this.#rename(file.file, file.target);
+  }
+
+  /** Moves the partial file into place; with fsync, the directory entry is flushed too. */
+  async #rename(file: string, target: string): Promise<void> {
+    if (file === target) return;
+    await rename(file, target);
+    if (this.#fsync) {
+      const dir = await open(dirname(target), constants.O_RDONLY | constants.O_DIRECTORY);
+      try {
+        await dir.sync();
+      } finally {
+        await dir.close();
+      }
+    }
   }
 
   /** Writes a whole file at once (small files): same safety as begin + write + commit. */
@@ -74,10 +92,11 @@ export class FileWriter {
       await writeAt(fh, data, 0);
       await fh.chmod(meta.mode);
       await fh.utimes(new Date(), mtimeSeconds(meta.mtime));
+      if (this.#fsync) await fh.sync();
     } finally {
       await fh.close();
     }
-    if (file !== target) await rename(file, target);
+    await this.#rename(file, target);
   }
 
   /** Closes one file without committing it (its partial file stays). */
@@ -85,6 +104,15 @@ export class FileWriter {
     const pending = this.#open.get(key);
     this.#open.delete(key);
     await (await pending?.catch(() => undefined))?.fh.close().catch(() => undefined);
+  }
+
+  /**
+   * True when a commit was carried out already and only its answer was lost (a retried request
+   * after a dropped lane): the target is in place with its size and mtime, and no partial is left.
+   */
+  async #alreadyCommitted(target: string, size: number, meta: Meta): Promise<boolean> {
+    const [st, partial] = await Promise.all([lstat(target).catch(() => undefined), lstat(partialPathOf(target)).catch(() => undefined)]);
+    return st?.isFile() === true && st.size === size && Math.floor(st.mtimeMs) === Math.floor(meta.mtime) && (this.#inplace || partial === undefined);
   }
 
   /** Closes every open file, keeping partial files for the next run to reuse. */

@@ -22,6 +22,8 @@ export interface LocalTreeOptions {
   digest: DigestFn;
   filter: PathFilter;
   inplace?: boolean;
+  /** Flush data and directory entries before each rename. */
+  fsync?: boolean;
   /** Entries per listing batch. */
   listBatch?: number;
 }
@@ -39,7 +41,7 @@ export class LocalTree implements Tree {
   constructor(options: LocalTreeOptions) {
     this.#options = options;
     this.root = new ConfinedRoot(options.root);
-    this.#writer = new FileWriter({ inplace: options.inplace ?? false });
+    this.#writer = new FileWriter({ inplace: options.inplace ?? false, fsync: options.fsync ?? false });
     this.#range = new RangeDigest(options.digest, options.block);
   }
 
@@ -165,7 +167,7 @@ export class LocalTree implements Tree {
 
   commit(path: string, size: number, meta: Meta): Promise<void> {
     this.#blocks.forget(path);
-    return this.#mutate(path, () => this.#writer.commit(path, size, meta));
+    return this.#mutate(path, (absolute) => this.#writer.commit(path, absolute, size, meta));
   }
 
   setMeta(path: string, meta: Meta): Promise<void> {
@@ -202,7 +204,12 @@ export class LocalTree implements Tree {
   remove(path: string, recursive: boolean): Promise<void> {
     return this.#mutate(path, async (absolute) => {
       this.root.forget();
-      const st = await lstat(absolute);
+      // Already gone is fine: the request may be a retry whose first answer was lost.
+      const st = await lstat(absolute).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return undefined;
+        throw error;
+      });
+      if (st === undefined) return;
       if (!st.isDirectory()) await unlink(absolute);
       else if (recursive) await rm(absolute, { recursive: true });
       else await rmdir(absolute);

@@ -7,7 +7,7 @@ export async function handleRequest(session: Session, request: Request): Promise
   const id = request.id;
   switch (request.t) {
     case 'list': {
-      const { entries, done } = await session.nextListBatch();
+      const { entries, done } = await session.listBatch(request.seq);
       return { t: 'entries', id, entries, done };
     }
     case 'stat':

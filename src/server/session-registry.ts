@@ -49,6 +49,7 @@ export class SessionRegistry {
       digest: await loadDigest(request.hash),
       filter: new PathFilter(request.include, request.exclude),
       inplace: request.inplace,
+      fsync: request.fsync,
     });
     const session = new Session({ id: sessionId(), key: nanoid(32), mode: request.mode, root, tree, chunk: request.chunk });
     // Check and register without an await in between, so two opens cannot both win a lock.

@@ -1,5 +1,5 @@
 import type { WebSocket } from 'ws';
-import type { Entry, Mode } from '../../protocol/index.js';
+import { ErrorCode, ParecoError, type Entry, type Mode } from '../../protocol/index.js';
 import type { LocalTree } from '../fs/local-tree.js';
 
 /**
@@ -21,6 +21,8 @@ export class Session {
   bytesSent = 0;
   #listing: AsyncIterator<Entry[]> | undefined;
   #listQueue: Promise<unknown> = Promise.resolve();
+  /** The last batch sent, kept to answer a retried request (its lane dropped). */
+  #lastBatch: { seq: number; entries: Entry[]; done: boolean } | undefined;
 
   constructor(init: { id: string; key: string; mode: Mode; root: string; tree: LocalTree; chunk: number }) {
     this.id = init.id;
@@ -41,18 +43,22 @@ export class Session {
   }
 
   /**
-   * The next batch of the listing. Calls are queued so that batches come out in order even if
-   * a client pipelines them; after the last batch a new listing starts.
+   * Batch `seq` of the listing: seq 0 starts a new listing, seq n+1 follows n, and asking for
+   * the last seq again repeats it (its answer was lost with a lane). Calls are queued so that
+   * batches come out in order even if a client pipelines them.
    */
-  nextListBatch(): Promise<{ entries: Entry[]; done: boolean }> {
+  listBatch(seq: number): Promise<{ entries: Entry[]; done: boolean }> {
     const next = this.#listQueue.then(async () => {
-      this.#listing ??= this.tree.list()[Symbol.asyncIterator]();
-      const result = await this.#listing.next();
-      if (result.done) {
-        this.#listing = undefined;
-        return { entries: [], done: true };
+      if (this.#lastBatch?.seq === seq) return this.#lastBatch;
+      if (seq === 0) this.#listing = this.tree.list()[Symbol.asyncIterator]();
+      else if (this.#lastBatch?.seq !== seq - 1 || this.#listing === undefined) {
+        throw new ParecoError(ErrorCode.PROTOCOL, `list batch ${seq} asked out of order`);
       }
-      return { entries: result.value, done: false };
+      const result = await this.#listing!.next();
+      const batch = result.done ? { seq, entries: [], done: true } : { seq, entries: result.value, done: false };
+      if (result.done) this.#listing = undefined;
+      this.#lastBatch = batch;
+      return batch;
     });
     this.#listQueue = next.catch(() => {
       this.#listing = undefined;

@@ -48,7 +48,7 @@ const validRequests: Record<string, Frame> = {
     inplace: true,
   },
   join: { t: 'join', id: 2, v: 1, session: 'abc123', key: 'k'.repeat(128) },
-  list: { t: 'list', id: 3 },
+  list: { t: 'list', id: 3, seq: 0 },
   hash: { t: 'hash', id: 4, path: 'a/b.txt', from: 0, count: 1024 },
   stat: { t: 'stat', id: 5, path: '' },
   read: { t: 'read', id: 6, path: 'a/b.txt', offset: 2 ** 40, length: 65536 },
@@ -66,7 +66,7 @@ const validRequests: Record<string, Frame> = {
 const requiredFields: Record<string, string[]> = {
   open: ['id', 'v', 'mode', 'dir', 'chunk', 'block', 'hash', 'include', 'exclude'],
   join: ['id', 'v', 'session', 'key'],
-  list: ['id'],
+  list: ['id', 'seq'],
   hash: ['id', 'path', 'from', 'count'],
   stat: ['id', 'path'],
   read: ['id', 'path', 'offset', 'length'],
@@ -133,7 +133,7 @@ describe('parseRequest: valid frames', () => {
   });
 
   test('id 0 and boundary values are accepted', () => {
-    parseRequest({ t: 'list', id: 0 });
+    parseRequest({ t: 'list', id: 0, seq: 0 });
     parseRequest({ ...validRequests.open, chunk: LIMITS.maxChunk });
     parseRequest({ ...validRequests.open, chunk: 200, block: 200 });
     assertCode(() => parseRequest({ ...validRequests.open, chunk: 1000, block: 300 }), ErrorCode.PROTOCOL, 'block must divide chunk');
