@@ -384,8 +384,9 @@ function scenarios() {
       prep: (d) => writeSmallFiles(path.join(d, 'src'), { count: CFG.fFiles, dirs: 20, minSize: KiB, maxSize: 64 * KiB, seed: 0xf }),
     },
     {
-      id: 'G', title: `${CFG.gFiles.toLocaleString('en')} files of 0–100 B, no change (upload)`, dir: 'upload', kind: 'nochange', snapshotVerify: true,
-      target: { ratio: 1.0, rssKiB: MEM300 },
+      // Like-for-like: both tools trust size + mtime (rsync -a's quick check, Pareco --skip-digest).
+      id: 'G', title: `${CFG.gFiles.toLocaleString('en')} files of 0–100 B, no change, --skip-digest vs rsync -a (upload)`, dir: 'upload', kind: 'nochange', snapshotVerify: true,
+      target: { ratio: 1.0, rssKiB: MEM300 }, parecoArgs: ['--skip-digest'],
       prep: (d) => { writeSmallFiles(path.join(d, 'src'), { count: CFG.gFiles, dirs: Math.max(1, Math.round(CFG.gFiles / 100)), minSize: 0, maxSize: 100, seed: 0x6 }); prepNoChange(d); },
     },
   ];

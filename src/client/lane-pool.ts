@@ -10,6 +10,8 @@ import { ClientLane, type ConnectOptions, type RequestBody } from '../transport/
 
 /** What a lane weighs for balancing besides its payload bytes: small requests cost a little. */
 const REQUEST_WEIGHT = 4096;
+/** Attempts at opening the session when the connection breaks during the open. */
+const OPEN_ATTEMPTS = 3;
 /** Longest wait between two reconnection attempts of a lane. */
 const MAX_BACKOFF = 30_000;
 
@@ -52,35 +54,50 @@ export class LanePool {
   #waiters: (() => void)[] = [];
   #fatal: ParecoError | undefined;
   #closing = false;
+  /** Cancels reconnection waits when the pool closes (they keep the process alive till then). */
+  readonly #stop = new AbortController();
   /** Requests sent again after their lane dropped. */
   retriedRequests = 0;
 
-  private constructor(url: string, options: PoolOptions, session: SessionInfo, lanes: ClientLane[]) {
+  private constructor(url: string, options: PoolOptions, session: SessionInfo, lanes: (ClientLane | undefined)[]) {
     this.#url = url;
     this.#options = options;
     this.session = session;
     this.#slots = lanes.map(() => ({ lane: undefined, gaveUp: false }));
-    lanes.forEach((lane, i) => this.#attach(this.#slots[i]!, lane));
+    lanes.forEach((lane, i) => {
+      if (lane === undefined) void this.#reconnect(this.#slots[i]!);
+      else this.#attach(this.#slots[i]!, lane);
+    });
   }
 
+  /**
+   * Opens the session on one lane and joins the others. The open is tried again when the
+   * connection breaks during it (not when nothing listens); a lane that fails to join starts
+   * out reconnecting instead of failing the sync.
+   */
   static async open(url: string, count: number, open: Omit<OpenRequest, 'id' | 't' | 'v'>, options: PoolOptions): Promise<LanePool> {
-    const first = await ClientLane.connect(url, options);
-    let opened: Extract<Response, { t: 'opened' }>;
-    try {
-      opened = await first.request({ t: 'open', v: PROTOCOL_VERSION, ...open }, 'opened');
-    } catch (error) {
-      first.close();
-      throw error;
+    let first: ClientLane | undefined;
+    let opened: Extract<Response, { t: 'opened' }> | undefined;
+    for (let attempt = 0; opened === undefined; attempt++) {
+      try {
+        first = await ClientLane.connect(url, options);
+        opened = await first.request({ t: 'open', v: PROTOCOL_VERSION, ...open }, 'opened');
+      } catch (error) {
+        first?.close();
+        const retry = error instanceof ParecoError && isLaneLoss(error) && !/refused|not found/.test(error.message);
+        if (!retry || attempt + 1 >= Math.min(options.retries, OPEN_ATTEMPTS)) throw error;
+        await sleep(options.retryWait * 2 ** attempt * (0.5 + Math.random()));
+      }
     }
     const session = { id: opened.session, key: opened.key, server: opened.server };
     const others = await Promise.allSettled(Array.from({ length: count - 1 }, () => joinLane(url, session, options)));
-    const lanes = [first];
-    for (const result of others) if (result.status === 'fulfilled') lanes.push(result.value);
-    const failed = others.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed !== undefined) {
-      for (const lane of lanes) lane.close();
-      throw failed.reason;
+    const gone = others.find((r): r is PromiseRejectedResult => r.status === 'rejected' && SESSION_GONE.has((r.reason as ParecoError).code));
+    if (gone !== undefined) {
+      first!.close();
+      for (const r of others) if (r.status === 'fulfilled') r.value.close();
+      throw gone.reason;
     }
+    const lanes = [first!, ...others.map((r) => (r.status === 'fulfilled' ? r.value : undefined))];
     return new LanePool(url, options, session, lanes);
   }
 
@@ -116,6 +133,7 @@ export class LanePool {
       await Promise.race([lane.request({ t: 'close' }, 'ok').catch(() => undefined), sleep(2000, undefined, { ref: false })]);
     }
     this.#closing = true;
+    this.#stop.abort();
     for (const slot of this.#slots) slot.lane?.close();
     this.#wake();
   }
@@ -161,8 +179,8 @@ export class LanePool {
     const { retries, retryWait } = this.#options;
     for (let attempt = 0; attempt < retries; attempt++) {
       const backoff = Math.min(MAX_BACKOFF, retryWait * 2 ** attempt) * (0.5 + Math.random());
-      await sleep(backoff, undefined, { ref: false });
-      if (this.#closing || this.#fatal !== undefined) return;
+      const waited = await sleep(backoff, true, { signal: this.#stop.signal }).catch(() => false);
+      if (!waited || this.#closing || this.#fatal !== undefined) return;
       try {
         const lane = await joinLane(this.#url, this.session, this.#options);
         if (this.#closing) {

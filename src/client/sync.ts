@@ -193,7 +193,7 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
           const serverAway = restarts > 0 && (failure.code === ErrorCode.CONNECTION || failure.code === ErrorCode.TIMEOUT);
           if ((sessionGone || serverAway) && restarts < retries) {
             emit({ type: 'warning', code: failure.code, message: `${failure.message}; starting a new session` });
-            await sleep(Math.min(30_000, retryWait * 2 ** restarts) * (0.5 + Math.random()), undefined, { ref: false });
+            await sleep(Math.min(30_000, retryWait * 2 ** restarts) * (0.5 + Math.random()));
             continue;
           }
           throw failure;
