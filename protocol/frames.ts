@@ -40,8 +40,10 @@ export const LIMITS = {
   minBlock: 512,
   /** Entries in one `entries` frame. */
   listBatch: 1000,
-  /** Digests asked in one `hash` request. */
+  /** Digests asked in one `hash` request, and in all the files of one `hashmany`. */
   hashBatch: 1024,
+  /** Files in one `hashmany` request. */
+  hashManyFiles: 256,
   /** Include or exclude patterns of a session. */
   maxPatterns: 1000,
   maxDigest: 64,
@@ -67,6 +69,8 @@ export interface JoinRequest { t: 'join'; id: number; v: number; session: string
 /** `seq` numbers the batches of one listing from 0; asking for the same `seq` again repeats it. */
 export interface ListRequest { t: 'list'; id: number; seq: number }
 export interface HashRequest { t: 'hash'; id: number; path: string; from: number; count: number }
+/** `hash` for many (small) files at once: one round trip and one message for all of them. */
+export interface HashManyRequest { t: 'hashmany'; id: number; files: { path: string; from: number; count: number }[] }
 export interface BlocksRequest { t: 'blocks'; id: number; path: string; index: number }
 export interface PutRequest { t: 'put'; id: number; path: string; mtime: number; mode: number; data: Buffer; digest: Buffer }
 export interface StatRequest { t: 'stat'; id: number; path: string }
@@ -85,6 +89,7 @@ export type Request =
   | JoinRequest
   | ListRequest
   | HashRequest
+  | HashManyRequest
   | BlocksRequest
   | StatRequest
   | ReadRequest
@@ -102,6 +107,9 @@ export interface OkResponse { t: 'ok'; id: number }
 export interface OpenedResponse { t: 'opened'; id: number; session: string; key: string; server: string }
 export interface EntriesResponse { t: 'entries'; id: number; entries: Entry[]; done: boolean }
 export interface HashesResponse { t: 'hashes'; id: number; size: number; partial: boolean; digests: Buffer[] }
+/** One result per file of a `hashmany`, in order: its digests, or the error for that file. */
+export type HashManyResult = { size: number; partial: boolean; digests: Buffer[] } | { code: string; message: string };
+export interface HashManyResponse { t: 'hashmany'; id: number; files: HashManyResult[] }
 export interface StatResponse { t: 'stat'; id: number; entry: Entry | null }
 export interface BlockListResponse { t: 'blocklist'; id: number; digests: Buffer }
 /** `size` and `mtime` are the source file's, taken after the read (to notice a live file). */
@@ -113,6 +121,7 @@ export type Response =
   | OpenedResponse
   | EntriesResponse
   | HashesResponse
+  | HashManyResponse
   | BlockListResponse
   | StatResponse
   | DataResponse
@@ -179,6 +188,17 @@ const requestParsers: Record<Request['t'], RequestParser> = {
     from: uint(f, 'hash', 'from'),
     count: uint(f, 'hash', 'count', LIMITS.hashBatch),
   }),
+  hashmany: (f) => {
+    let total = 0;
+    const files = list(f, 'hashmany', 'files', LIMITS.hashManyFiles, (v) => {
+      const item = record(v, 'hashmany', 'files');
+      const file = { path: path(item, 'hashmany'), from: uint(item, 'hashmany', 'from'), count: uint(item, 'hashmany', 'count', LIMITS.hashBatch) };
+      total += file.count;
+      return file;
+    });
+    if (total > LIMITS.hashBatch) throw new ParecoError(ErrorCode.PROTOCOL, `malformed hashmany frame: more than ${LIMITS.hashBatch} digests asked`);
+    return { t: 'hashmany', id: uint(f, 'hashmany', 'id'), files };
+  },
   blocks: (f) => ({ t: 'blocks', id: uint(f, 'blocks', 'id'), path: path(f, 'blocks'), index: uint(f, 'blocks', 'index') }),
   put: (f, limits) => ({
     t: 'put',
@@ -295,6 +315,22 @@ const responseParsers: Record<Response['t'], ResponseParser> = {
     t: 'stat',
     id: uint(f, 'stat', 'id'),
     entry: f.entry === null || f.entry === undefined ? null : parseEntry(f.entry),
+  }),
+  hashmany: (f) => ({
+    t: 'hashmany',
+    id: uint(f, 'hashmany', 'id'),
+    files: list(f, 'hashmany', 'files', LIMITS.hashManyFiles, (v) => {
+      const item = record(v, 'hashmany', 'files');
+      if (typeof item.code === 'string') {
+        const code = str(item, 'hashmany', 'code', 64);
+        return { code: isErrorCode(code) ? code : ErrorCode.IO, message: str(item, 'hashmany', 'message') };
+      }
+      return {
+        size: uint(item, 'hashmany', 'size'),
+        partial: bool(item, 'hashmany', 'partial'),
+        digests: list(item, 'hashmany', 'digests', LIMITS.hashBatch, (d) => bin({ digests: d }, 'hashmany', 'digests', LIMITS.maxDigest)),
+      };
+    }),
   }),
   blocklist: (f, limits) => ({
     t: 'blocklist',

@@ -1,13 +1,16 @@
 import type { Entry } from '../../protocol/index.js';
 import type { ChunkData, DigestList, Meta, Tree } from '../fs/tree.js';
+import { DigestBatcher } from './digest-batcher.js';
 import type { LanePool } from './lane-pool.js';
 
 /** The server's side of a session, seen through the lanes as a Tree. */
 export class RemoteTree implements Tree {
   readonly #pool: LanePool;
+  readonly #batcher: DigestBatcher;
 
   constructor(pool: LanePool) {
     this.#pool = pool;
+    this.#batcher = new DigestBatcher(pool);
   }
 
   async *list(): AsyncIterable<Entry[]> {
@@ -23,6 +26,7 @@ export class RemoteTree implements Tree {
   }
 
   async digests(path: string, from: number, count: number): Promise<DigestList> {
+    if (from === 0 && count <= 1) return this.#batcher.digests(path, count);
     const { size, partial, digests } = await this.#pool.request({ t: 'hash', path, from, count }, 'hashes');
     return { size, partial, digests };
   }

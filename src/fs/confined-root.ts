@@ -1,4 +1,4 @@
-import { lstat } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, ParecoError, checkWirePath } from '../../protocol/index.js';
 
@@ -23,10 +23,7 @@ export class ConfinedRoot {
     while (end !== -1) {
       const parent = path.slice(0, end);
       if (!this.#realDirs.has(parent)) {
-        const st = await lstat(join(this.root, parent)).catch((error: NodeJS.ErrnoException) => {
-          if (error.code === 'ENOENT') return undefined;
-          throw error;
-        });
+        const st = lstatSync(join(this.root, parent), { throwIfNoEntry: false });
         if (st === undefined) break; // it will fail with ENOENT at the operation itself
         if (!st.isDirectory()) {
           throw new ParecoError(ErrorCode.BAD_PATH, `${path}: ${parent} is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}`);

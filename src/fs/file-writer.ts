@@ -1,10 +1,16 @@
-import { constants } from 'node:fs';
+import { closeSync, constants, fchmodSync, fsyncSync, futimesSync, openSync, renameSync, write, writeSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { copyFile, lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ErrorCode, ParecoError } from '../../protocol/index.js';
 import type { Meta } from './tree.js';
 import { partialName } from './partial-name.js';
-import { writeAt } from './positional-io.js';
+import { SYNC_IO_LIMIT, writeAt } from './positional-io.js';
+
+const writeAsync = promisify(write);
+/** One asynchronous positional write of the rest of `data` from `done`; resolves to bytes written. */
+const writeFd = async (fd: number, data: Uint8Array, done: number) =>
+  (await writeAsync(fd, data, done, data.length - done, done)).bytesWritten;
 
 interface OpenFile {
   fh: FileHandle;
@@ -72,13 +78,15 @@ export class FileWriter {
   async #rename(file: string, target: string): Promise<void> {
     if (file === target) return;
     await rename(file, target);
-    if (this.#fsync) {
-      const dir = await open(dirname(target), constants.O_RDONLY | constants.O_DIRECTORY);
-      try {
-        await dir.sync();
-      } finally {
-        await dir.close();
-      }
+    if (this.#fsync) await this.#syncDir(target);
+  }
+
+  async #syncDir(target: string): Promise<void> {
+    const dir = await open(dirname(target), constants.O_RDONLY | constants.O_DIRECTORY);
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
     }
   }
 
@@ -87,16 +95,20 @@ export class FileWriter {
     if (this.#open.has(key)) await this.closeFile(key);
     const file = this.#inplace ? target : partialPathOf(target);
     // The whole content is here: no need to start from the old target or an old partial.
-    const fh = await open(file, READ_WRITE_NOFOLLOW | constants.O_CREAT | constants.O_TRUNC, 0o600);
+    // Small files are written with synchronous calls, as they are read (see SYNC_IO_LIMIT).
+    const fd = openSync(file, READ_WRITE_NOFOLLOW | constants.O_CREAT | constants.O_TRUNC, 0o600);
     try {
-      await writeAt(fh, data, 0);
-      await fh.chmod(meta.mode);
-      await fh.utimes(new Date(), mtimeSeconds(meta.mtime));
-      if (this.#fsync) await fh.sync();
+      for (let done = 0; done < data.length; ) {
+        done += data.length - done > SYNC_IO_LIMIT ? await writeFd(fd, data, done) : writeSync(fd, data, done, data.length - done, done);
+      }
+      fchmodSync(fd, meta.mode);
+      futimesSync(fd, new Date(), mtimeSeconds(meta.mtime));
+      if (this.#fsync) fsyncSync(fd);
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
-    await this.#rename(file, target);
+    if (file !== target) renameSync(file, target);
+    if (this.#fsync) await this.#syncDir(target);
   }
 
   /** Closes one file without committing it (its partial file stays). */

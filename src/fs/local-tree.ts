@@ -1,5 +1,5 @@
-import { constants } from 'node:fs';
-import { lstat, lutimes, mkdir, open, rm, rmdir, symlink, unlink, chmod, utimes } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, lstatSync, openSync } from 'node:fs';
+import { lstat, lutimes, mkdir, rm, rmdir, symlink, unlink, chmod, utimes } from 'node:fs/promises';
 import { ErrorCode, ParecoError, toParecoError, type Entry } from '../../protocol/index.js';
 import type { DigestFn } from '../digest/registry.js';
 import { RangeDigest } from '../digest/range-digest.js';
@@ -65,31 +65,28 @@ export class LocalTree implements Tree {
 
   stat(path: string): Promise<Entry | null> {
     return this.#guard(path, async (absolute) => {
-      const st = await lstat(absolute).catch((error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT') return null;
-        throw error;
-      });
-      return st === null ? null : entryOf(absolute, path, st);
+      const st = lstatSync(absolute, { throwIfNoEntry: false });
+      return st === undefined ? null : entryOf(absolute, path, st);
     });
   }
 
   digests(path: string, from: number, count: number): Promise<DigestList> {
     return this.#guard(path, async (absolute) => {
-      const { file, partial } = await this.#basis(absolute);
-      const fh = await open(file, READ_NOFOLLOW);
+      const { file, partial } = this.#basis(absolute);
+      const fd = openSync(file, READ_NOFOLLOW);
       try {
-        const { size } = await fh.stat();
+        const { size } = fstatSync(fd);
         const { chunk } = this.#options;
         const digests: Buffer[] = [];
         const buffer = Buffer.allocUnsafe(Math.min(chunk, Math.max(size - from * chunk, 0)));
         for (let i = from; i < from + count && i * chunk < size; i++) {
-          const blocks = this.#range.blocks(await readAt(fh, buffer, i * chunk, Math.min(chunk, size - i * chunk)));
+          const blocks = this.#range.blocks(await readAt(fd, buffer, i * chunk, Math.min(chunk, size - i * chunk)));
           this.#blocks.set(path, i, blocks);
           digests.push(this.#range.combine(blocks));
         }
         return { size, partial, digests };
       } finally {
-        await fh.close();
+        closeSync(fd);
       }
     });
   }
@@ -98,21 +95,20 @@ export class LocalTree implements Tree {
     const cached = this.#blocks.get(path, index);
     if (cached !== undefined) return Promise.resolve(cached);
     return this.#guard(path, async (absolute) => {
-      const { file } = await this.#basis(absolute);
-      const fh = await open(file, READ_NOFOLLOW);
+      const fd = openSync(this.#basis(absolute).file, READ_NOFOLLOW);
       try {
         const { chunk } = this.#options;
-        return this.#range.blocks(await readAt(fh, Buffer.allocUnsafe(chunk), index * chunk, chunk));
+        return this.#range.blocks(await readAt(fd, Buffer.allocUnsafe(chunk), index * chunk, chunk));
       } finally {
-        await fh.close();
+        closeSync(fd);
       }
     });
   }
 
   /** What a destination compares against: the partial file of an interrupted run, if any. */
-  async #basis(absolute: string): Promise<{ file: string; partial: boolean }> {
+  #basis(absolute: string): { file: string; partial: boolean } {
     if (this.#options.role === 'destination' && !this.#options.inplace) {
-      const st = await lstat(partialPathOf(absolute)).catch(() => undefined);
+      const st = lstatSync(partialPathOf(absolute), { throwIfNoEntry: false });
       if (st?.isFile()) return { file: partialPathOf(absolute), partial: true };
     }
     return { file: absolute, partial: false };
@@ -120,15 +116,15 @@ export class LocalTree implements Tree {
 
   read(path: string, offset: number, length: number): Promise<ChunkData> {
     return this.#guard(path, async (absolute) => {
-      const fh = await open(absolute, READ_NOFOLLOW);
+      const fd = openSync(absolute, READ_NOFOLLOW);
       let data: Buffer;
       try {
-        data = await readAt(fh, Buffer.allocUnsafe(length), offset, length);
+        data = await readAt(fd, Buffer.allocUnsafe(length), offset, length);
       } finally {
-        await fh.close();
+        closeSync(fd);
       }
       // By path, not by handle: a file replaced by a rename must count as changed too.
-      const after = await lstat(absolute);
+      const after = lstatSync(absolute);
       return { data, digest: this.#range.of(data), size: after.size, mtime: after.mtimeMs };
     });
   }

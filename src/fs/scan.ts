@@ -1,12 +1,13 @@
 import type { Stats } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Entry, Kind } from '../../protocol/index.js';
 import type { PathFilter } from './filter.js';
 import { isPartialName, targetOfPartialName } from './partial-name.js';
 
-/** lstat calls in flight within one directory: enough to keep libuv's thread pool busy. */
-const STAT_BATCH = 64;
+/** Entries stat'ed between two turns of the event loop. */
+const STAT_BATCH = 256;
 
 export function kindOf(st: Stats): Kind {
   if (st.isFile()) return 'f';
@@ -51,12 +52,10 @@ async function* walk(root: string, dir: string, filter: PathFilter, partials: bo
   }
   for (let i = 0; i < names.length; i += STAT_BATCH) {
     const batch = names.slice(i, i + STAT_BATCH).map((name) => (dir === '' ? name : `${dir}/${name}`));
-    const stats = await Promise.all(
-      batch.map((path) => lstat(join(root, path)).catch((error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT') return undefined; // vanished between readdir and lstat
-        throw error;
-      })),
-    );
+    // Synchronous lstat: a thread-pool trip costs more than the call itself (see SYNC_IO_LIMIT);
+    // the event loop gets a turn between batches. Undefined: vanished since readdir.
+    const stats = batch.map((path) => lstatSync(join(root, path), { throwIfNoEntry: false }));
+    await new Promise<void>((resolve) => setImmediate(resolve));
     for (const [j, path] of batch.entries()) {
       const st = stats[j];
       if (st === undefined || filter.excluded(path)) continue;

@@ -1,4 +1,4 @@
-import { ErrorCode, ParecoError, type Request, type Response } from '../../protocol/index.js';
+import { ErrorCode, ParecoError, toParecoError, type Request, type Response } from '../../protocol/index.js';
 import type { Session } from './session.js';
 
 /** Carries out one request of a joined lane on its session's tree and returns the response. */
@@ -15,6 +15,18 @@ export async function handleRequest(session: Session, request: Request): Promise
     case 'hash': {
       const { size, partial, digests } = await tree.digests(request.path, request.from, request.count);
       return { t: 'hashes', id, size, partial, digests };
+    }
+    case 'hashmany': {
+      const files = [];
+      for (const file of request.files) {
+        try {
+          files.push(await tree.digests(file.path, file.from, file.count));
+        } catch (error) {
+          const failure = toParecoError(error, file.path);
+          files.push({ code: failure.code, message: failure.message });
+        }
+      }
+      return { t: 'hashmany', id, files };
     }
     case 'blocks':
       return { t: 'blocklist', id, digests: await tree.blockDigests(request.path, request.index) };

@@ -20,6 +20,8 @@ export class Session {
   bytesReceived = 0;
   bytesSent = 0;
   #listing: AsyncIterator<Entry[]> | undefined;
+  /** The batch after the last one sent, read ahead while the client digests what it got. */
+  #ahead: Promise<IteratorResult<Entry[]>> | undefined;
   #listQueue: Promise<unknown> = Promise.resolve();
   /** The last batch sent, kept to answer a retried request (its lane dropped). */
   #lastBatch: { seq: number; entries: Entry[]; done: boolean } | undefined;
@@ -50,13 +52,21 @@ export class Session {
   listBatch(seq: number): Promise<{ entries: Entry[]; done: boolean }> {
     const next = this.#listQueue.then(async () => {
       if (this.#lastBatch?.seq === seq) return this.#lastBatch;
-      if (seq === 0) this.#listing = this.tree.list()[Symbol.asyncIterator]();
-      else if (this.#lastBatch?.seq !== seq - 1 || this.#listing === undefined) {
+      if (seq === 0) {
+        this.#listing = this.tree.list()[Symbol.asyncIterator]();
+        this.#ahead = undefined;
+      } else if (this.#lastBatch?.seq !== seq - 1 || this.#listing === undefined) {
         throw new ParecoError(ErrorCode.PROTOCOL, `list batch ${seq} asked out of order`);
       }
-      const result = await this.#listing!.next();
+      const listing = this.#listing!;
+      const result = await (this.#ahead ?? listing.next());
       const batch = result.done ? { seq, entries: [], done: true } : { seq, entries: result.value, done: false };
+      this.#ahead = undefined;
       if (result.done) this.#listing = undefined;
+      else {
+        this.#ahead = listing.next();
+        this.#ahead.catch(() => undefined); // surfaces on the next request
+      }
       this.#lastBatch = batch;
       return batch;
     });
