@@ -87,7 +87,11 @@ export async function transferFile(ctx: TransferContext, src: Entry, dst: Entry 
     ) {
       changed = true;
     }
-    if (got.data.length > 0) await ctx.dest.write(src.path, run.offset, got.data, got.digest);
+    try {
+      if (got.data.length > 0) await ctx.dest.write(src.path, run.offset, got.data, got.digest);
+    } finally {
+      got.release?.();
+    }
     bytesSent += got.data.length;
     summary.bytesTransferred += got.data.length;
     ctx.emit({ type: 'chunk', path: src.path, offset: run.offset, length: got.data.length });
@@ -162,7 +166,11 @@ async function putSmallFile(ctx: TransferContext, src: Entry): Promise<void> {
   try {
     const got = await fromSource(src.path, ctx.source.read(src.path, 0, src.size));
     changed = got.data.length !== src.size || got.size !== src.size || !sameMtime(got.mtime, src.mtime);
-    await ctx.dest.put(src.path, got.data, got.digest, { mtime: src.mtime, mode: src.mode });
+    try {
+      await ctx.dest.put(src.path, got.data, got.digest, { mtime: src.mtime, mode: src.mode });
+    } finally {
+      got.release?.();
+    }
     ctx.summary.bytesTransferred += got.data.length;
     ctx.summary.filesTransferred++;
     if (src.size > 0) {

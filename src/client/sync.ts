@@ -79,8 +79,15 @@ const FATAL = new Set<string>([
   ErrorCode.SESSION_EXPIRED,
 ]);
 
-/** Bytes of chunk payload each lane may have in flight. */
-const LANE_WINDOW = Number(process.env.PARECO_LANE_WINDOW ?? 4 * 1024 * 1024);
+/** Bytes of chunk payload each lane may have in flight (at least two chunks)... */
+const LANE_WINDOW = 2 * 1024 * 1024;
+/** ...and all lanes together, unless two chunks are more: the client's memory stays bounded. */
+const MAX_WINDOW = 32 * 1024 * 1024;
+
+/** In-flight payload for the whole sync: enough to fill every lane, bounded for memory. */
+function windowSize(connections: number, chunk: number): number {
+  return Math.max(2 * chunk, Math.min(MAX_WINDOW, connections * Math.max(LANE_WINDOW, 2 * chunk)));
+}
 
 const depth = (path: string) => path.split('/').length;
 const parentOf = (path: string) => (path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '');
@@ -174,7 +181,7 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
             chunk,
             range: new RangeDigest(await loadDigest(hash), block),
             skipDigest: options.skipDigest ?? false,
-            window: new ByteWindow(connections * Math.max(LANE_WINDOW, 2 * chunk)),
+            window: new ByteWindow(windowSize(connections, chunk)),
             summary,
             emit,
             ...(signal === undefined ? {} : { signal }),

@@ -35,6 +35,7 @@ export class FileWriter {
   readonly #inplace: boolean;
   readonly #fsync: boolean;
   readonly #open = new Map<string, Promise<OpenFile>>();
+  readonly #committing = new Map<string, Promise<void>>();
 
   constructor(options: { inplace: boolean; fsync?: boolean }) {
     this.#inplace = options.inplace;
@@ -58,8 +59,17 @@ export class FileWriter {
     await writeAt(file.fh, data, offset);
   }
 
-  /** Truncates, applies metadata, closes, and renames the partial file over the target. */
-  async commit(key: string, target: string, size: number, meta: Meta): Promise<void> {
+  /** Truncates, applies metadata, closes, and renames the partial file over the target. Idempotent. */
+  commit(key: string, target: string, size: number, meta: Meta): Promise<void> {
+    // A retried commit (its lane dropped) can arrive while the first one is still running.
+    const running = this.#committing.get(key);
+    if (running !== undefined) return running;
+    const commit = this.#commit(key, target, size, meta).finally(() => this.#committing.delete(key));
+    this.#committing.set(key, commit);
+    return commit;
+  }
+
+  async #commit(key: string, target: string, size: number, meta: Meta): Promise<void> {
     if (!this.#open.has(key) && (await this.#alreadyCommitted(target, size, meta))) return;
     const file = await this.#get(key);
     this.#open.delete(key);

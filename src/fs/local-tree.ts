@@ -4,6 +4,7 @@ import { ErrorCode, ParecoError, toParecoError, type Entry } from '../../protoco
 import type { DigestFn } from '../digest/registry.js';
 import { RangeDigest } from '../digest/range-digest.js';
 import { BlockDigestCache } from './block-digest-cache.js';
+import { BufferPool } from './buffer-pool.js';
 import { ConfinedRoot } from './confined-root.js';
 import { FileWriter, mtimeSeconds, partialPathOf } from './file-writer.js';
 import type { PathFilter } from './filter.js';
@@ -37,12 +38,14 @@ export class LocalTree implements Tree {
   readonly #writer: FileWriter;
   readonly #range: RangeDigest;
   readonly #blocks = new BlockDigestCache();
+  readonly #pool: BufferPool;
 
   constructor(options: LocalTreeOptions) {
     this.#options = options;
     this.root = new ConfinedRoot(options.root);
     this.#writer = new FileWriter({ inplace: options.inplace ?? false, fsync: options.fsync ?? false });
     this.#range = new RangeDigest(options.digest, options.block);
+    this.#pool = new BufferPool(options.chunk, 64);
   }
 
   async *list(): AsyncIterable<Entry[]> {
@@ -116,16 +119,24 @@ export class LocalTree implements Tree {
 
   read(path: string, offset: number, length: number): Promise<ChunkData> {
     return this.#guard(path, async (absolute) => {
-      const fd = openSync(absolute, READ_NOFOLLOW);
-      let data: Buffer;
+      const pooled = length === this.#pool.size;
+      const buffer = pooled ? this.#pool.take() : Buffer.allocUnsafe(length);
+      const release = () => (pooled ? this.#pool.give(buffer) : undefined);
       try {
-        data = await readAt(fd, Buffer.allocUnsafe(length), offset, length);
-      } finally {
-        closeSync(fd);
+        const fd = openSync(absolute, READ_NOFOLLOW);
+        let data: Buffer;
+        try {
+          data = await readAt(fd, buffer, offset, length);
+        } finally {
+          closeSync(fd);
+        }
+        // By path, not by handle: a file replaced by a rename must count as changed too.
+        const after = lstatSync(absolute);
+        return { data, digest: this.#range.of(data), size: after.size, mtime: after.mtimeMs, release };
+      } catch (error) {
+        release();
+        throw error;
       }
-      // By path, not by handle: a file replaced by a rename must count as changed too.
-      const after = lstatSync(absolute);
-      return { data, digest: this.#range.of(data), size: after.size, mtime: after.mtimeMs };
     });
   }
 

@@ -40,9 +40,14 @@ export function serveLane(ws: WebSocket, context: LaneContext): void {
   const decoder = new MessageDecoder(() => (session === undefined ? 0 : limits.maxData));
   let greeting: Promise<void> | undefined;
 
-  const send = (response: Response) => {
-    if (ws.readyState !== ws.OPEN) return;
-    for (const message of encodeMessages(response)) ws.send(message, { binary: true });
+  /** Sends a response; `release` is called once its bytes are handed to the socket. */
+  const send = (response: Response, release?: () => void) => {
+    if (ws.readyState !== ws.OPEN) {
+      release?.();
+      return;
+    }
+    const messages = encodeMessages(response);
+    messages.forEach((message, i) => ws.send(message, { binary: true }, i === messages.length - 1 ? () => release?.() : undefined));
   };
   const reject = (id: number, error: ParecoError, close: boolean) => {
     send({ t: 'error', id, code: error.code, message: error.message });
@@ -128,7 +133,7 @@ export function serveLane(ws: WebSocket, context: LaneContext): void {
       void context.registry.end(current, 'closed');
       return;
     }
-    handleRequest(current, request).then(send, (error: unknown) => {
+    handleRequest(current, request).then(({ response, release }) => send(response, release), (error: unknown) => {
       const failure = toParecoError(error);
       reject(request.id, failure, failure.code === ErrorCode.PROTOCOL);
     });

@@ -1,8 +1,19 @@
 import { ErrorCode, ParecoError, toParecoError, type Request, type Response } from '../../protocol/index.js';
 import type { Session } from './session.js';
 
+/** A response, and what to call once it has been sent (a pooled read buffer goes back). */
+export interface Handled {
+  response: Response;
+  release?: () => void;
+}
+
 /** Carries out one request of a joined lane on its session's tree and returns the response. */
-export async function handleRequest(session: Session, request: Request): Promise<Response> {
+export async function handleRequest(session: Session, request: Request): Promise<Handled> {
+  const response = await respond(session, request);
+  return 'release' in response ? { response: response.response, release: response.release } : { response };
+}
+
+async function respond(session: Session, request: Request): Promise<Response | Required<Handled>> {
   const { tree } = session;
   const id = request.id;
   switch (request.t) {
@@ -31,9 +42,10 @@ export async function handleRequest(session: Session, request: Request): Promise
     case 'blocks':
       return { t: 'blocklist', id, digests: await tree.blockDigests(request.path, request.index) };
     case 'read': {
-      const { data, digest, size, mtime } = await tree.read(request.path, request.offset, request.length);
+      const { data, digest, size, mtime, release } = await tree.read(request.path, request.offset, request.length);
       session.bytesSent += data.length;
-      return { t: 'data', id, data, digest, size, mtime };
+      const response: Response = { t: 'data', id, data, digest, size, mtime };
+      return release === undefined ? response : { response, release };
     }
     case 'put':
       await tree.put(request.path, request.data, request.digest, { mtime: request.mtime, mode: request.mode });

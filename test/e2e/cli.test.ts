@@ -136,6 +136,30 @@ describe('errors and exit codes', () => {
     assert.deepEqual(await snapshotTree(join(dir, 'emb-dst')), await snapshotTree(join(dir, 'emb-src')));
   });
 
+  test("Pareco's camelCase spellings work as hidden aliases", async () => {
+    await mkdir(join(dir, 'camel-src'), { recursive: true });
+    await writeFile(join(dir, 'camel-src/f'), 'camel');
+    const result = await runPareco([
+      '-m', 'upload', '--localDir', join(dir, 'camel-src'), '--remoteDir', join(dir, 'camel-dst'),
+      '-s', server.url, '--authToken', 'right-token', '--numConnections', '2', '--logLevel', 'stats', '--skipDigest',
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(await snapshotTree(join(dir, 'camel-dst')), await snapshotTree(join(dir, 'camel-src')));
+  });
+
+  test('--fsync syncs and still produces an exact copy', async () => {
+    await mkdir(join(dir, 'fsync-src/sub'), { recursive: true });
+    await writeFile(join(dir, 'fsync-src/sub/f'), Buffer.alloc(3 * 1024 * 1024, 9));
+    await writeFile(join(dir, 'fsync-src/small'), 'small');
+    for (const mode of ['upload', 'download'] as const) {
+      const dst = join(dir, `fsync-dst-${mode}`);
+      const io = mode === 'upload' ? ['-l', join(dir, 'fsync-src'), '-r', dst] : ['-l', dst, '-r', join(dir, 'fsync-src')];
+      const result = await runPareco(['-m', mode, ...io, '-s', server.url, '-a', 'right-token', '--fsync']);
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(await snapshotTree(dst), await snapshotTree(join(dir, 'fsync-src')));
+    }
+  });
+
   test('--json prints only JSON lines on stdout, ending with exactly one summary', async () => {
     await mkdir(join(dir, 'json-src'), { recursive: true });
     await writeFile(join(dir, 'json-src/f'), 'x');

@@ -145,7 +145,7 @@ for (const mode of ['upload', 'download'] as const) {
     test('Ctrl-C: the summary so far, exit 130, partial kept; the rerun resumes', async () => {
       const server = await startServerProcess([]);
       const dst = join(dir, 'sigint-dst');
-      const child = spawn(process.execPath, [CLIENT_BIN, ...args(mode, src, dst, server.url), '-n', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [CLIENT_BIN, ...args(mode, src, dst, server.url), '-n', '2'], { stdio: ['ignore', 'pipe', 'ignore'] });
       let stdout = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
       const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));

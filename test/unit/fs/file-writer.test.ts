@@ -4,18 +4,8 @@ import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { mtimeSeconds } from '../../../src/fs/file-writer.js';
 import { tempDir } from '../../support/temp-dir.js';
+import { prng } from '../../support/seeded-random.js';
 
-/** A deterministic PRNG (mulberry32) so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('mtimeSeconds', () => {
   let file: string;

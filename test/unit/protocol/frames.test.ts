@@ -3,18 +3,8 @@ import { describe, test } from 'node:test';
 import { decodeFrame, encodeFrame } from '../../../protocol/codec.js';
 import { ErrorCode, ParecoError } from '../../../protocol/errors.js';
 import { LIMITS, parseEntry, parseRequest, parseResponse } from '../../../protocol/frames.js';
+import { prng } from '../../support/seeded-random.js';
 
-/** A deterministic PRNG (mulberry32) so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Frame = Record<string, unknown>;
 
