@@ -29,7 +29,9 @@ export const ErrorCode = {
   SESSION_EXPIRED: 'SESSION_EXPIRED',
   /** Another writing session holds an overlapping directory. */
   DIR_LOCKED: 'DIR_LOCKED',
-  /** The request is not allowed in this session (e.g. a write in a download session). */
+  /** A server limit was reached (sessions, connections of a session). */
+  LIMIT: 'LIMIT',
+  /** The request is not allowed (a write in a download session, a directory outside --root). */
   FORBIDDEN: 'FORBIDDEN',
   /** The connection could not be made, or was lost. */
   CONNECTION: 'CONNECTION',

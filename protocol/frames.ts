@@ -1,6 +1,6 @@
 import { ErrorCode, isErrorCode, ParecoError } from './errors.js';
 import { bin, bool, list, num, oneOf, optStr, record, str, uint, type Fields } from './shape.js';
-import { checkWirePath } from './wire-path.js';
+import { checkWirePath, MAX_PATH_LENGTH } from './wire-path.js';
 
 /*
  * Every frame is one msgpack map with a type `t`. Requests (client → server) carry an `id`;
@@ -136,7 +136,8 @@ const DEFAULT_DECODE_LIMITS: DecodeLimits = { maxData: LIMITS.maxChunk };
 
 type RequestParser = (f: Fields, limits: DecodeLimits) => Request;
 
-const path = (f: Fields, t: string, field = 'path') => checkWirePath(str(f, t, field));
+// Read generously, then judged by checkWirePath: an over-long path is BAD_PATH for that request.
+const path = (f: Fields, t: string, field = 'path') => checkWirePath(str(f, t, field, 4 * MAX_PATH_LENGTH));
 const mode = (f: Fields, t: string) => uint(f, t, 'mode', 0o7777);
 const patterns = (f: Fields, t: string, field: string) =>
   list(f, t, field, LIMITS.maxPatterns, (v) => {

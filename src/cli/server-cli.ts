@@ -6,7 +6,8 @@ import { createConsola } from 'consola';
 import { startServer } from '../server/server.js';
 import { VERSION } from '../version.js';
 import { ExitCode } from './exit-codes.js';
-import { durationOption, integerOption } from './option-parsers.js';
+import { collect, durationOption, integerOption } from './option-parsers.js';
+import { REGISTRY_DEFAULTS } from '../server/session-registry.js';
 
 interface ServerCliOptions {
   port: number;
@@ -18,6 +19,10 @@ interface ServerCliOptions {
   expire: number;
   heartbeat: number;
   basePath?: string;
+  root?: string[];
+  readOnly?: boolean;
+  maxSessions: number;
+  maxLanes: number;
 }
 
 const hidden = (flags: string) => new Option(flags).hideHelp();
@@ -35,6 +40,10 @@ function program(): Command {
     .option('--insecure-no-auth', 'allow binding a non-loopback address without a token')
     .option('-e, --expire <duration>', 'idle session expiry (150s, 5m)', durationOption(100), 150_000)
     .option('--heartbeat <duration>', 'ping every connection this often; a peer silent 4 times as long is dropped', durationOption(100), 15_000)
+    .option('--root <dir>', 'confine sessions to this directory (repeatable); relative remote dirs still start at the working directory', collect)
+    .option('--read-only', 'allow download sessions only')
+    .option('--max-sessions <n>', 'sessions at once', integerOption(1, 100_000), REGISTRY_DEFAULTS.maxSessions)
+    .option('--max-lanes <n>', 'connections per session', integerOption(1, 10_000), REGISTRY_DEFAULTS.maxLanes)
     .option('--base-path <path>', 'URL path prefix, e.g. /pareco (endpoint: /pareco/v1/ws)')
     .addOption(hidden('--authToken <token>'))
     .addOption(hidden('--generateAuth'))
@@ -93,17 +102,29 @@ export async function runServer(argv: string[]): Promise<number> {
       host,
       ...(token === undefined ? {} : { token }),
       expire: options.expire,
+      roots: options.root ?? [],
+      readOnly: options.readOnly ?? false,
+      maxSessions: options.maxSessions,
+      maxLanes: options.maxLanes,
       heartbeat: { interval: options.heartbeat, timeout: Math.max(options.heartbeat * 4, 60_000) },
       ...(options.basePath === undefined ? {} : { basePath: options.basePath }),
       log: (message) => log.info(message),
     });
   } catch (error) {
-    process.stderr.write(`pareco-server: cannot listen on ${host}:${options.port}: ${(error as Error).message}\n`);
+    const errno = (error as NodeJS.ErrnoException).code;
+    const what = errno === 'ENOENT' && options.root !== undefined ? 'a --root directory does not exist' : `cannot listen on ${host}:${options.port}`;
+    process.stderr.write(`pareco-server: ${what}: ${(error as Error).message}\n`);
     return ExitCode.ERROR;
   }
 
   if (options.generateAuth) log.info(`auth token: ${token}`);
   log.info(`pareco-server ${VERSION} listening on ${server.host} port: ${server.port} (${server.url})`);
+  log.info(
+    options.root === undefined
+      ? 'serving any directory this process may access (confine with --root)'
+      : `serving only inside: ${options.root.join(', ')}`,
+  );
+  if (options.readOnly) log.info('read-only: downloads only');
   if (token === undefined) {
     log.warn(isLoopback(host) ? 'no auth token: anyone on this machine can connect' : 'WARNING: no auth token and not on loopback: anyone who can reach this port can read and write files');
   }

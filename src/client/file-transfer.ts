@@ -19,6 +19,8 @@ export interface TransferContext {
 
 /** Digest batches of one file requested at once (they spread over the lanes). */
 const DIGEST_BATCHES_IN_FLIGHT = 4;
+/** Data hashed for one digest request at most, so that each answer comes well within --timeout. */
+const DIGEST_BATCH_BYTES = 256 * 1024 * 1024;
 
 /** Same mtime at millisecond precision, the precision every platform keeps. */
 export function sameMtime(a: number, b: number): boolean {
@@ -52,8 +54,8 @@ export async function transferFile(ctx: TransferContext, src: Entry, dst: Entry 
       return;
     }
     const [theirs, ours] = await Promise.all([
-      fromSource(src.path, allDigests(ctx.source, src.path, count)),
-      allDigests(ctx.dest, src.path, count),
+      fromSource(src.path, allDigests(ctx.source, src.path, count, chunk)),
+      allDigests(ctx.dest, src.path, count, chunk),
     ]);
     compared = { source: theirs.digests, dest: ours };
     send = [];
@@ -196,9 +198,10 @@ function skipped(ctx: TransferContext, src: Entry, metadataFixed: boolean, count
 }
 
 /** All digests of the first `count` chunks, asked in batches that run in parallel. */
-async function allDigests(tree: Tree, path: string, count: number): Promise<DigestList> {
+async function allDigests(tree: Tree, path: string, count: number, chunk: number): Promise<DigestList> {
   const batches: { from: number; count: number }[] = [];
-  for (let from = 0; from < count; from += LIMITS.hashBatch) batches.push({ from, count: Math.min(LIMITS.hashBatch, count - from) });
+  const per = Math.max(1, Math.min(LIMITS.hashBatch, Math.floor(DIGEST_BATCH_BYTES / chunk)));
+  for (let from = 0; from < count; from += per) batches.push({ from, count: Math.min(per, count - from) });
   if (batches.length === 0) return tree.digests(path, 0, 0);
   const results: DigestList[] = new Array(batches.length);
   await forEachLimited(batches.keys(), DIGEST_BATCHES_IN_FLIGHT, async (i) => {

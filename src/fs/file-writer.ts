@@ -17,6 +17,8 @@ interface OpenFile {
   /** Where the data goes: the partial file, or the target itself in place. */
   file: string;
   target: string;
+  /** The final size declared at begin: no write may go past it. */
+  size: number;
 }
 
 /** Absolute path of the partial file for a target. */
@@ -50,12 +52,17 @@ export class FileWriter {
       this.#open.set(key, pending);
       pending.catch(() => this.#open.delete(key));
     }
-    const { fh } = await pending;
-    await fh.truncate(size);
+    const file = await pending;
+    file.size = size;
+    await file.fh.truncate(size);
   }
 
+  /** Writes inside the size declared at begin (a bad peer cannot grow a huge sparse file). */
   async write(key: string, offset: number, data: Uint8Array): Promise<void> {
     const file = await this.#get(key);
+    if (offset + data.length > file.size) {
+      throw new ParecoError(ErrorCode.PROTOCOL, `${key}: write of ${data.length} bytes at ${offset} goes past the declared size ${file.size}`);
+    }
     await writeAt(file.fh, data, offset);
   }
 
@@ -153,14 +160,14 @@ export class FileWriter {
   async #openFile(target: string): Promise<OpenFile> {
     if (this.#inplace) {
       const fh = await open(target, READ_WRITE_NOFOLLOW | constants.O_CREAT, 0o600);
-      return { fh, file: target, target };
+      return { fh, file: target, target, size: 0 };
     }
     const file = partialPathOf(target);
     const reused = await open(file, READ_WRITE_NOFOLLOW).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return undefined;
       throw error;
     });
-    if (reused !== undefined) return { fh: reused, file, target };
+    if (reused !== undefined) return { fh: reused, file, target, size: 0 };
     try {
       // Start from the current target so chunks that already match need not be sent.
       await copyFile(target, file, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
@@ -173,7 +180,7 @@ export class FileWriter {
     }
     const fh = await open(file, READ_WRITE_NOFOLLOW | constants.O_CREAT, 0o600);
     await fh.chmod(0o600); // a copy of a read-only target must still be writable by us
-    return { fh, file, target };
+    return { fh, file, target, size: 0 };
   }
 }
 

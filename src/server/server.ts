@@ -4,7 +4,9 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { ENDPOINT_PATH, LIMITS } from '../../protocol/index.js';
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from '../transport/heartbeat.js';
-import { isAuthorized } from './auth.js';
+import { realpath } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { AuthFailures, isAuthorized } from './auth.js';
 import { serveLane } from './lane-server.js';
 import { SessionRegistry } from './session-registry.js';
 
@@ -23,6 +25,12 @@ export interface ServerOptions {
   cwd?: string;
   heartbeat?: HeartbeatOptions;
   log?: (message: string) => void;
+  /** Directories every session must stay in (resolved to real paths at start). */
+  roots?: string[];
+  /** Allow download sessions only. */
+  readOnly?: boolean;
+  maxSessions?: number;
+  maxLanes?: number;
 }
 
 export interface RunningServer {
@@ -47,7 +55,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const log = options.log ?? (() => {});
   const endpoint = `${normaliseBasePath(options.basePath)}${ENDPOINT_PATH}`;
   const heartbeat = options.heartbeat ?? DEFAULT_HEARTBEAT;
-  const sessions = new SessionRegistry({ expire: options.expire ?? 150_000, cwd: options.cwd ?? process.cwd(), log });
+  const roots = await Promise.all((options.roots ?? []).map((root) => realpath(resolve(options.cwd ?? process.cwd(), root))));
+  const sessions = new SessionRegistry({
+    expire: options.expire ?? 150_000,
+    cwd: options.cwd ?? process.cwd(),
+    log,
+    roots,
+    readOnly: options.readOnly ?? false,
+    ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
+    ...(options.maxLanes === undefined ? {} : { maxLanes: options.maxLanes }),
+  });
+  const failures = new AuthFailures();
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
@@ -63,7 +81,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     socket.on('error', () => socket.destroy());
     const path = (req.url ?? '').split('?')[0];
     if (path !== endpoint) return refuse(socket, 404, 'Not Found');
-    if (!isAuthorized(req, options.token)) return refuse(socket, 401, 'Unauthorized');
+    const address = req.socket.remoteAddress ?? '?';
+    if (!isAuthorized(req, options.token)) {
+      // Each failure from the same address waits longer before its 401: guessing gets slow.
+      const delay = failures.fail(address);
+      setTimeout(() => refuse(socket, 401, 'Unauthorized'), delay).unref();
+      return;
+    }
+    failures.forgive(address);
     const peer = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
     wss.handleUpgrade(req, socket, head, (ws) => serveLane(ws, { registry: sessions, heartbeat, peer, log }));
   });

@@ -6,6 +6,8 @@ import { ErrorCode, ParecoError, toParecoError, type OpenRequest } from '../../p
 import { loadDigest } from '../digest/registry.js';
 import { PathFilter } from '../fs/filter.js';
 import { LocalTree } from '../fs/local-tree.js';
+import { timingSafeEqual } from 'node:crypto';
+import { eventualRealPath, isInside } from './allowed-roots.js';
 import { pathsOverlap } from './dir-locks.js';
 import { Session } from './session.js';
 
@@ -19,7 +21,17 @@ export interface RegistryOptions {
   /** Base for relative remote directories. */
   cwd: string;
   log: (message: string) => void;
+  /** Real paths every session's directory must lie in; empty: anywhere the process may go. */
+  roots?: string[];
+  /** Only download sessions (the server is never written to). */
+  readOnly?: boolean;
+  /** Sessions alive at once. */
+  maxSessions?: number;
+  /** Lanes of one session. */
+  maxLanes?: number;
 }
+
+export const REGISTRY_DEFAULTS = { maxSessions: 64, maxLanes: 64 };
 
 /** All sessions of a server: opening, joining, idle expiry, and the directory locks of writers. */
 export class SessionRegistry {
@@ -39,7 +51,15 @@ export class SessionRegistry {
   }
 
   async open(request: OpenRequest, lane: WebSocket): Promise<Session> {
+    if (this.#options.readOnly && request.mode === 'upload') {
+      throw new ParecoError(ErrorCode.FORBIDDEN, 'this server is read-only: only downloads are allowed');
+    }
+    const maxSessions = this.#options.maxSessions ?? REGISTRY_DEFAULTS.maxSessions;
+    if (this.#sessions.size >= maxSessions) {
+      throw new ParecoError(ErrorCode.LIMIT, `the server has ${maxSessions} sessions already (--max-sessions); try again later`);
+    }
     const wanted = resolve(this.#options.cwd, request.dir);
+    await this.#checkRoots(request.dir, wanted);
     const root = await this.#prepareRoot(request, wanted);
     const tree = new LocalTree({
       root,
@@ -62,14 +82,28 @@ export class SessionRegistry {
 
   join(id: string, key: string): Session {
     const session = this.#sessions.get(id);
-    if (session === undefined || session.key !== key) {
+    if (session === undefined || !sameSecret(session.key, key)) {
       if (session === undefined && this.#expired.has(id)) {
         throw new ParecoError(ErrorCode.SESSION_EXPIRED, `session ${id} expired after being idle`);
       }
       throw new ParecoError(ErrorCode.SESSION_NOT_FOUND, `no session ${id} with that key`);
     }
+    const maxLanes = this.#options.maxLanes ?? REGISTRY_DEFAULTS.maxLanes;
+    if (session.lanes.size >= maxLanes) {
+      throw new ParecoError(ErrorCode.LIMIT, `session ${id} has ${maxLanes} connections already (--max-lanes)`);
+    }
     session.touch();
     return session;
+  }
+
+  /** Refuses a directory outside every --root, before anything is created. */
+  async #checkRoots(asked: string, path: string): Promise<void> {
+    const roots = this.#options.roots ?? [];
+    if (roots.length === 0) return;
+    const real = await eventualRealPath(path).catch(() => path);
+    if (!roots.some((root) => isInside(real, root))) {
+      throw new ParecoError(ErrorCode.FORBIDDEN, `remote directory ${asked} is outside the directories this server serves`);
+    }
   }
 
   /** Ends a session at the client's request or because it expired. */
@@ -93,6 +127,7 @@ export class SessionRegistry {
     try {
       if (request.mode === 'upload') await mkdir(wanted, { recursive: true });
       const root = await realpath(wanted);
+      await this.#checkRoots(request.dir, root); // again: a symlink may have been swapped in
       if (!(await stat(root)).isDirectory()) {
         throw new ParecoError(ErrorCode.NOT_FOUND, `remote directory ${request.dir} is not a directory`);
       }
@@ -142,4 +177,11 @@ export class SessionRegistry {
       if (oldest !== undefined) this.#expired.delete(oldest);
     }
   }
+}
+
+/** Compares two secrets in time independent of where they differ. */
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }

@@ -28,6 +28,8 @@ export interface ConnectOptions {
 interface Pending {
   expect: Response['t'];
   bytes: number;
+  /** When it was sent; undefined for requests that may legitimately take long (see watchdog). */
+  sentAt: number | undefined;
   resolve: (response: Response) => void;
   reject: (error: ParecoError) => void;
 }
@@ -58,6 +60,24 @@ export class ClientLane {
     });
     ws.on('error', (error) => this.#fail(new ParecoError(ErrorCode.CONNECTION, `connection error: ${error.message}`, { cause: error })));
     startHeartbeat(ws, options.heartbeat);
+    // A peer that answers pings but not a request (stuck, or hostile) is as dead as a silent one.
+    // begin (which may copy a huge file) and commit (which may fsync it) are not timed.
+    const { timeout } = options.heartbeat;
+    const watchdog = setInterval(() => {
+      let oldest: number | undefined;
+      for (const pending of this.#pending.values()) {
+        if (pending.sentAt !== undefined) {
+          oldest = pending.sentAt;
+          break;
+        }
+      }
+      if (oldest !== undefined && Date.now() - oldest > timeout) {
+        this.#fail(new ParecoError(ErrorCode.TIMEOUT, `no answer from the server for ${Math.round(timeout / 1000)}s`));
+        ws.terminate();
+      }
+    }, Math.max(50, Math.min(timeout / 4, 5_000)));
+    watchdog.unref();
+    ws.once('close', () => clearInterval(watchdog));
   }
 
   static connect(url: string, options: ConnectOptions): Promise<ClientLane> {
@@ -130,7 +150,7 @@ export class ClientLane {
     const id = this.#nextId++;
     const bytes = body.t === 'write' ? body.data.length : body.t === 'read' ? body.length : 0;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { expect, bytes, resolve: resolve as (r: Response) => void, reject });
+      this.#pending.set(id, { expect, bytes, sentAt: body.t === 'begin' || body.t === 'commit' ? undefined : Date.now(), resolve: resolve as (r: Response) => void, reject });
       this.inFlightBytes += bytes;
       const onSent = (error?: Error | null) => {
         if (error) this.#fail(new ParecoError(ErrorCode.CONNECTION, `send failed: ${error.message}`, { cause: error }));
