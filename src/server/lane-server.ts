@@ -26,6 +26,11 @@ export interface LaneContext {
   log: (message: string) => void;
 }
 
+/** Requests one lane may have in flight (the client keeps far fewer). */
+const MAX_IN_FLIGHT = 1024;
+/** Bytes of reads one lane may have in flight: bounds what the server buffers for one peer. */
+const MAX_IN_FLIGHT_READ_BYTES = 256 * 1024 * 1024;
+
 /** Close code for protocol errors (RFC 6455). */
 const PROTOCOL_ERROR = 1002;
 
@@ -39,6 +44,8 @@ export function serveLane(ws: WebSocket, context: LaneContext): void {
   // Before open/join nothing may carry a payload.
   const decoder = new MessageDecoder(() => (session === undefined ? 0 : limits.maxData));
   let greeting: Promise<void> | undefined;
+  let inFlight = 0;
+  let inFlightReadBytes = 0;
 
   /** Sends a response; `release` is called once its bytes are handed to the socket. */
   const send = (response: Response, release?: () => void) => {
@@ -128,14 +135,33 @@ export function serveLane(ws: WebSocket, context: LaneContext): void {
   function dispatch(request: Request): void {
     const current = session!;
     current.touch();
+    // A client pipelines, but within bounds: past them it is broken or hostile.
+    const readBytes = request.t === 'read' ? request.length : 0;
+    if (inFlight >= MAX_IN_FLIGHT || inFlightReadBytes + readBytes > MAX_IN_FLIGHT_READ_BYTES) {
+      reject(request.id, new ParecoError(ErrorCode.PROTOCOL, `more than ${MAX_IN_FLIGHT} requests or ${MAX_IN_FLIGHT_READ_BYTES} bytes of reads in flight on one connection`), true);
+      return;
+    }
+    inFlight++;
+    inFlightReadBytes += readBytes;
+    const done = () => {
+      inFlight--;
+      inFlightReadBytes -= readBytes;
+    };
     if (request.t === 'close') {
       send({ t: 'ok', id: request.id });
       void context.registry.end(current, 'closed');
       return;
     }
-    handleRequest(current, request).then(({ response, release }) => send(response, release), (error: unknown) => {
-      const failure = toParecoError(error);
-      reject(request.id, failure, failure.code === ErrorCode.PROTOCOL);
-    });
+    handleRequest(current, request).then(
+      ({ response, release }) => {
+        done();
+        send(response, release);
+      },
+      (error: unknown) => {
+        done();
+        const failure = toParecoError(error);
+        reject(request.id, failure, failure.code === ErrorCode.PROTOCOL);
+      },
+    );
   }
 }

@@ -156,6 +156,13 @@ describe('hostile client', () => {
     healthy.close();
   });
 
+  test('flooding one connection with pipelined reads is cut off', async () => {
+    await writeFile(join(served, 'area', 'flood.bin'), Buffer.alloc(1024 * 1024));
+    const lane = await session('download');
+    for (let id = 1; id <= 2000; id++) lane.send({ t: 'read', id, path: 'flood.bin', offset: 0, length: 1024 * 1024 });
+    assert.equal((await lane.closed).code, 1002);
+  });
+
   test('frames before open or join are refused; a wrong resume key is refused', async () => {
     const lane = await RawLane.connect(ws, TOKEN);
     const reply = await lane.request({ t: 'stat', id: 1, path: 'x' });

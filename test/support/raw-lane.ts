@@ -16,7 +16,13 @@ export class RawLane {
   private constructor(ws: WebSocket) {
     this.ws = ws;
     ws.on('message', (data) => {
-      const value = packr.unpack(data as Buffer);
+      // Payload messages (after a frame with `len`) are raw bytes, not msgpack.
+      let value: unknown;
+      try {
+        value = packr.unpack(data as Buffer);
+      } catch {
+        value = data;
+      }
       const waiter = this.#waiters.shift();
       if (waiter) waiter(value);
       else this.#queue.push(value);
