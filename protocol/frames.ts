@@ -147,15 +147,21 @@ const patterns = (f: Fields, t: string, field: string) =>
     return v;
   });
 
-/** The block must divide the chunk and not be so small that its digests outweigh the data. */
-function checkOpen(open: OpenRequest): OpenRequest {
-  const { chunk, block } = open;
-  if (chunk < LIMITS.minChunk || block < Math.min(LIMITS.minBlock, chunk) || block > chunk || chunk % block !== 0) {
-    throw new ParecoError(
-      ErrorCode.PROTOCOL,
-      `malformed open frame: block must divide chunk and be at least ${LIMITS.minBlock} bytes (or the chunk size)`,
-    );
+/**
+ * Why a chunk and block size pair is unusable, or undefined when it is fine: the block must
+ * divide the chunk and not be so small that its digests outweigh the data.
+ */
+export function blockSizeProblem(chunk: number, block: number): string | undefined {
+  const floor = Math.min(LIMITS.minBlock, chunk);
+  if (chunk < LIMITS.minChunk || block < floor || block > chunk || chunk % block !== 0) {
+    return `block ${block} must divide chunk ${chunk} and be at least ${floor} bytes`;
   }
+  return undefined;
+}
+
+function checkOpen(open: OpenRequest): OpenRequest {
+  const problem = blockSizeProblem(open.chunk, open.block);
+  if (problem !== undefined) throw new ParecoError(ErrorCode.PROTOCOL, `malformed open frame: ${problem}`);
   return open;
 }
 
@@ -290,6 +296,15 @@ export function parseEntry(value: unknown): Entry {
 
 type ResponseParser = (f: Fields, limits: DecodeLimits) => Response;
 
+/** The `{size, partial, digests}` of one file, as in `hashes` and each result of `hashmany`. */
+function digestList(f: Fields, frame: string): { size: number; partial: boolean; digests: Buffer[] } {
+  return {
+    size: uint(f, frame, 'size'),
+    partial: bool(f, frame, 'partial'),
+    digests: list(f, frame, 'digests', LIMITS.hashBatch, (v) => bin({ digests: v }, frame, 'digests', LIMITS.maxDigest)),
+  };
+}
+
 const responseParsers: Record<Response['t'], ResponseParser> = {
   ok: (f) => ({ t: 'ok', id: uint(f, 'ok', 'id') }),
   opened: (f) => ({
@@ -305,13 +320,7 @@ const responseParsers: Record<Response['t'], ResponseParser> = {
     entries: list(f, 'entries', 'entries', LIMITS.listBatch, parseEntry),
     done: bool(f, 'entries', 'done'),
   }),
-  hashes: (f) => ({
-    t: 'hashes',
-    id: uint(f, 'hashes', 'id'),
-    size: uint(f, 'hashes', 'size'),
-    partial: bool(f, 'hashes', 'partial'),
-    digests: list(f, 'hashes', 'digests', LIMITS.hashBatch, (v) => bin({ digests: v }, 'hashes', 'digests', LIMITS.maxDigest)),
-  }),
+  hashes: (f) => ({ t: 'hashes', id: uint(f, 'hashes', 'id'), ...digestList(f, 'hashes') }),
   stat: (f) => ({
     t: 'stat',
     id: uint(f, 'stat', 'id'),
@@ -326,11 +335,7 @@ const responseParsers: Record<Response['t'], ResponseParser> = {
         const code = str(item, 'hashmany', 'code', 64);
         return { code: isErrorCode(code) ? code : ErrorCode.IO, message: str(item, 'hashmany', 'message') };
       }
-      return {
-        size: uint(item, 'hashmany', 'size'),
-        partial: bool(item, 'hashmany', 'partial'),
-        digests: list(item, 'hashmany', 'digests', LIMITS.hashBatch, (d) => bin({ digests: d }, 'hashmany', 'digests', LIMITS.maxDigest)),
-      };
+      return digestList(item, 'hashmany');
     }),
   }),
   blocklist: (f, limits) => ({

@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { HASHES, LIMITS, MODES, type HashName, type Mode } from '../../protocol/index.js';
 import { sync, SYNC_DEFAULTS } from '../client/sync.js';
 import type { SyncSummary } from '../client/sync-report.js';
+import { DEFAULT_HEARTBEAT } from '../transport/heartbeat.js';
 import { VERSION } from '../version.js';
 import { ExitCode, exitCodeOfError, exitCodeOfSummary } from './exit-codes.js';
 import { collect, durationOption, integerOption, sizeOption } from './option-parsers.js';
@@ -58,7 +59,7 @@ function program(): Command {
     .addOption(new Option('-a, --auth-token <token>', 'bearer token for the server').env('PARECO_AUTH_TOKEN'))
     .addOption(new Option('-t, --timeout <duration>', 'a connection or request silent this long is dead (100ms, 3s, 4m, 2h)').argParser(durationOption(100)).default(SYNC_DEFAULTS.timeout, '60s'))
     .addOption(new Option('--connect-timeout <duration>', 'time allowed to connect').argParser(durationOption(1)).default(SYNC_DEFAULTS.connectTimeout, '10s'))
-    .addOption(new Option('--heartbeat <duration>', 'ping every connection this often').argParser(durationOption(100)).default(15_000, '15s'))
+    .addOption(new Option('--heartbeat <duration>', 'ping every connection this often').argParser(durationOption(100)).default(DEFAULT_HEARTBEAT.interval, '15s'))
     .option('--retries <n>', 'reconnection attempts per connection, and new sessions after losing one', integerOption(0, 1000), SYNC_DEFAULTS.retries)
     .addOption(new Option('--retry-wait <duration>', 'first wait before reconnecting (doubles each attempt, with jitter)').argParser(durationOption(1)).default(SYNC_DEFAULTS.retryWait, '1s'))
     .option('--fsync', 'flush each file and its directory entry to disk before it is renamed into place')

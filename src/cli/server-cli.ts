@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { Command, CommanderError, Option } from 'commander';
 import { createConsola } from 'consola';
 import { startServer } from '../server/server.js';
+import { DEFAULT_HEARTBEAT } from '../transport/heartbeat.js';
 import { VERSION } from '../version.js';
 import { ExitCode } from './exit-codes.js';
 import { collect, durationOption, integerOption } from './option-parsers.js';
@@ -39,7 +40,7 @@ function program(): Command {
     .option('-g, --generate-auth', 'generate a random token, print it, and require it')
     .option('--insecure-no-auth', 'allow binding a non-loopback address without a token')
     .addOption(new Option('-e, --expire <duration>', 'a session with no connection left expires after this (150s, 5m)').argParser(durationOption(100)).default(150_000, '150s'))
-    .addOption(new Option('--heartbeat <duration>', 'ping every connection this often; a peer silent 4 times as long (at least 60s) is dropped').argParser(durationOption(100)).default(15_000, '15s'))
+    .addOption(new Option('--heartbeat <duration>', 'ping every connection this often; a peer silent 4 times as long (at least 60s) is dropped').argParser(durationOption(100)).default(DEFAULT_HEARTBEAT.interval, '15s'))
     .option('--root <dir>', 'confine sessions to this directory (repeatable); relative remote dirs still start at the working directory', collect)
     .option('--read-only', 'allow download sessions only')
     .option('--max-sessions <n>', 'sessions at once', integerOption(1, 100_000), REGISTRY_DEFAULTS.maxSessions)

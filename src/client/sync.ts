@@ -1,12 +1,12 @@
-import { mkdir, realpath, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ErrorCode, LIMITS, ParecoError, toParecoError, type Entry, type HashName, type Mode } from '../../protocol/index.js';
+import { blockSizeProblem, ErrorCode, ParecoError, toParecoError, type Entry, type HashName, type Mode } from '../../protocol/index.js';
 import { loadDigest } from '../digest/registry.js';
 import { RangeDigest } from '../digest/range-digest.js';
 import { PathFilter } from '../fs/filter.js';
 import { LocalTree } from '../fs/local-tree.js';
+import { prepareTreeRoot } from '../fs/tree-root.js';
 import type { Tree } from '../fs/tree.js';
 import { startServer, type RunningServer } from '../server/server.js';
 import { DEFAULT_HEARTBEAT } from '../transport/heartbeat.js';
@@ -109,7 +109,7 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
   const filter = new PathFilter(include, exclude);
   const upload = options.mode === 'upload';
 
-  const localRoot = await prepareLocalDir(options.localDir, upload);
+  const localRoot = await prepareTreeRoot(resolve(options.localDir), `local directory ${options.localDir}`, { create: !upload });
   const local = new LocalTree({
     root: localRoot,
     role: upload ? 'source' : 'destination',
@@ -224,30 +224,11 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
  */
 function blockSize(chunk: number, wanted: number | undefined): number {
   const block = wanted ?? Math.min(SYNC_DEFAULTS.block, chunk);
-  if (block > chunk || chunk % block !== 0 || block < Math.min(LIMITS.minBlock, chunk)) {
-    throw new ParecoError(
-      ErrorCode.USAGE,
-      `--block ${block} must divide --chunk ${chunk} and be at least ${Math.min(LIMITS.minBlock, chunk)} bytes`,
-    );
-  }
+  const problem = blockSizeProblem(chunk, block);
+  if (problem !== undefined) throw new ParecoError(ErrorCode.USAGE, `--block: ${problem} (--chunk)`);
   return block;
 }
 
-async function prepareLocalDir(dir: string, isSource: boolean): Promise<string> {
-  const absolute = resolve(dir);
-  try {
-    if (!isSource) await mkdir(absolute, { recursive: true });
-    const st = await stat(absolute);
-    if (!st.isDirectory()) throw new ParecoError(ErrorCode.NOT_FOUND, `local directory ${dir} is not a directory`);
-    return await realpath(absolute);
-  } catch (error) {
-    if (error instanceof ParecoError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new ParecoError(ErrorCode.NOT_FOUND, `local directory ${dir} does not exist`);
-    if (code === 'EEXIST' || code === 'ENOTDIR') throw new ParecoError(ErrorCode.NOT_FOUND, `local directory ${dir} is not a directory`);
-    throw toParecoError(error, dir);
-  }
-}
 
 interface Manifest {
   entries: Map<string, Entry>;

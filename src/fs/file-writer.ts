@@ -146,9 +146,7 @@ export class FileWriter {
 
   /** Closes every open file, keeping partial files for the next run to reuse. */
   async closeAll(): Promise<void> {
-    const files = [...this.#open.values()];
-    this.#open.clear();
-    await Promise.all(files.map(async (pending) => (await pending.catch(() => undefined))?.fh.close().catch(() => undefined)));
+    await Promise.all([...this.#open.keys()].map((key) => this.closeFile(key)));
   }
 
   async #get(key: string): Promise<OpenFile> {

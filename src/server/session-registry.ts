@@ -1,11 +1,11 @@
-import { mkdir, realpath, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { WebSocket } from 'ws';
 import { customAlphabet, nanoid } from 'nanoid';
-import { ErrorCode, ParecoError, toParecoError, type OpenRequest } from '../../protocol/index.js';
+import { ErrorCode, ParecoError, type OpenRequest } from '../../protocol/index.js';
 import { loadDigest } from '../digest/registry.js';
 import { PathFilter } from '../fs/filter.js';
 import { LocalTree } from '../fs/local-tree.js';
+import { prepareTreeRoot } from '../fs/tree-root.js';
 import { timingSafeEqual } from 'node:crypto';
 import { eventualRealPath, isInside } from './allowed-roots.js';
 import { pathsOverlap } from './dir-locks.js';
@@ -123,24 +123,11 @@ export class SessionRegistry {
     await Promise.all([...this.#sessions.values()].map((s) => this.end(s, 'shutdown')));
   }
 
-  async #prepareRoot(request: OpenRequest, wanted: string): Promise<string> {
-    try {
-      if (request.mode === 'upload') await mkdir(wanted, { recursive: true });
-      const root = await realpath(wanted);
-      await this.#checkRoots(request.dir, root); // again: a symlink may have been swapped in
-      if (!(await stat(root)).isDirectory()) {
-        throw new ParecoError(ErrorCode.NOT_FOUND, `remote directory ${request.dir} is not a directory`);
-      }
-      return root;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new ParecoError(ErrorCode.NOT_FOUND, `remote directory ${request.dir} does not exist`);
-      }
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') {
-        throw new ParecoError(ErrorCode.NOT_FOUND, `remote directory ${request.dir} is not a directory`);
-      }
-      throw toParecoError(error, request.dir);
-    }
+  #prepareRoot(request: OpenRequest, wanted: string): Promise<string> {
+    return prepareTreeRoot(wanted, `remote directory ${request.dir}`, {
+      create: request.mode === 'upload',
+      check: (real) => this.#checkRoots(request.dir, real), // again: a symlink may have been swapped in
+    });
   }
 
   /**
