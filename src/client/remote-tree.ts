@@ -21,10 +21,6 @@ export class RemoteTree implements Tree {
     }
   }
 
-  async stat(path: string): Promise<Entry | null> {
-    return (await this.#pool.request({ t: 'stat', path }, 'stat')).entry;
-  }
-
   async digests(path: string, from: number, count: number): Promise<DigestList> {
     if (from === 0 && count <= 1) return this.#batcher.digests(path, count);
     const { size, partial, digests } = await this.#pool.request({ t: 'hash', path, from, count }, 'hashes');

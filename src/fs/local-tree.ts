@@ -66,6 +66,7 @@ export class LocalTree implements Tree {
     yield batch;
   }
 
+  /** The entry at `path` now, or null when it is gone (the `stat` request). */
   stat(path: string): Promise<Entry | null> {
     return this.#guard(path, async (absolute) => {
       const st = lstatSync(absolute, { throwIfNoEntry: false });

@@ -35,8 +35,6 @@ export interface ChunkData {
 export interface Tree {
   /** Streams the filtered listing in batches. */
   list(): AsyncIterable<Entry[]>;
-  /** The entry at `path` now, or null when it is gone (used to detect changes). */
-  stat(path: string): Promise<Entry | null>;
   /** Digests of chunks `from`..`from+count-1` (fewer at the end of the file). */
   digests(path: string, from: number, count: number): Promise<DigestList>;
   /** Block digests of one chunk, end to end (of the partial file, where `digests` used it). */
