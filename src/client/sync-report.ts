@@ -1,6 +1,8 @@
 /** What a sync tells its caller as it goes: the CLI turns these into log lines or NDJSON. */
 export type SyncEvent =
   | { type: 'connected'; session: string; server: string; lanes: number }
+  /** Once both trees are listed: the regular files to bring up to date and their total size. */
+  | { type: 'plan'; files: number; bytes: number }
   | { type: 'file'; path: string; action: 'new' | 'update' | 'metadata' | 'uptodate'; size: number; bytesSent: number }
   | { type: 'chunk'; path: string; offset: number; length: number }
   | { type: 'mkdir'; path: string }

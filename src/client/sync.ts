@@ -303,6 +303,7 @@ async function runSync(ctx: TransferContext, filter: PathFilter, deleteUnexpecte
       summary.bytesTotal += entry.size;
     }
   }
+  emit({ type: 'plan', files: summary.filesTotal, bytes: summary.bytesTotal });
   await forEachLimited(leaves, parallel, (entry) =>
     guarded(entry.path, async () => {
       const existing = dst.get(entry.path);
