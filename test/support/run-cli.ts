@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { CLIENT_BIN } from './paths.js';
 
 export interface CliResult {
@@ -11,22 +11,43 @@ export interface CliResult {
   summary: Record<string, unknown> | undefined;
 }
 
+export interface RunOptions {
+  cwd?: string;
+  /** Added to (or, with undefined values, removed from) the cleaned environment: see testEnvironment(). */
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+  /** Called with the child as soon as it is spawned, e.g. to signal it mid-run. */
+  onSpawn?: (child: ChildProcess) => void;
+}
+
+/**
+ * Variables of the developer's own shell that would change what the CLI does: proxies
+ * (either case) and extra CA certificates. Tests that want them pass them in `env`.
+ */
+const AMBIENT = new Set(['PARECO_AUTH_TOKEN', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'ALL_PROXY', 'WS_PROXY', 'WSS_PROXY', 'NODE_EXTRA_CA_CERTS']);
+
+/** process.env without AMBIENT variables, plus `extra`. */
+export function testEnvironment(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!AMBIENT.has(key.toUpperCase())) env[key] = value;
+  }
+  return { ...env, ...extra };
+}
+
 /** Runs the real pareco CLI in a child process. */
-export function runPareco(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runPareco(args: string[], options: RunOptions = {}): Promise<CliResult> {
   return runNode(CLIENT_BIN, args, options);
 }
 
-export function runNode(
-  script: string,
-  args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
-): Promise<CliResult> {
+export function runNode(script: string, args: string[], options: RunOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, ...args], {
       cwd: options.cwd,
-      env: { ...process.env, PARECO_AUTH_TOKEN: undefined, ...options.env },
+      env: testEnvironment(options.env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    options.onSpawn?.(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
