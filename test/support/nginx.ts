@@ -30,7 +30,7 @@ export interface Nginx {
   dir: string;
   /** error.log so far: where nginx says "upstream timed out" when it cuts an idle connection. */
   errorLog(): Promise<string>;
-  /** access.log so far, one line per finished request: `route=… upstream=… status=… "request"`. */
+  /** access.log so far, one line per finished request (generated config: `route=… upstream=… status=… "request"`). */
   accessLog(): Promise<string>;
   process: ToolProcess;
 }
@@ -40,7 +40,6 @@ export function nginxConfig(options: NginxOptions, port: number, dir: string): s
   const base = (options.basePath ?? '/pareco').replace(/\/+$/, '');
   const timeout = options.timeout ?? '3s';
   const lines = [
-    'master_process off;',
     `pid ${dir}/nginx.pid;`,
     `error_log ${dir}/error.log info;`,
     'events { worker_connections 1024; }',
@@ -77,23 +76,31 @@ export function nginxConfig(options: NginxOptions, port: number, dir: string): s
 }
 
 /** Starts a real nginx (single process, foreground) with a generated config; stopped when the test file ends. */
-export async function startNginx(options: NginxOptions): Promise<Nginx> {
+export function startNginx(options: NginxOptions): Promise<Nginx> {
+  const base = (options.basePath ?? '/pareco').replace(/\/+$/, '');
+  return startNginxWith((port, dir) => nginxConfig(options, port, dir), `${options.tls ? 'wss' : 'ws'}://127.0.0.1:{port}${base}`);
+}
+
+/**
+ * Starts nginx with the config `makeConfig` writes for a free `port` and a temp `dir` (for its
+ * logs, pid and temp files); `url` is the client URL with `{port}` in it. The config must not
+ * set `daemon` or `master_process`: nginx runs as one foreground process.
+ */
+export async function startNginxWith(makeConfig: (port: number, dir: string) => string, url: string): Promise<Nginx> {
   const nginx = toolPath('nginx');
   const dir = await tempDir('pareco-nginx-');
   await mkdir(join(dir, 'tmp'));
   const read = (name: string) => () => readFile(join(dir, name), 'utf8').catch(() => '');
   const errorLog = read('error.log');
   return withFreePorts(1, async ([port]) => {
-    await writeFile(join(dir, 'nginx.conf'), nginxConfig(options, port!, dir));
+    await writeFile(join(dir, 'nginx.conf'), makeConfig(port!, dir));
     const process = await startToolProcess({
       command: nginx,
-      args: ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log'), '-g', 'daemon off;'],
+      args: ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log'), '-g', 'daemon off; master_process off;'],
       port: port!,
       describeFailure: errorLog,
     });
-    const scheme = options.tls ? 'wss' : 'ws';
-    const base = (options.basePath ?? '/pareco').replace(/\/+$/, '');
-    return { port: port!, url: `${scheme}://127.0.0.1:${port}${base}`, dir, errorLog, accessLog: read('access.log'), process };
+    return { port: port!, url: url.replace('{port}', String(port)), dir, errorLog, accessLog: read('access.log'), process };
   });
 }
 

@@ -1,0 +1,231 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { missingTools } from '../support/external-tool.js';
+import { freePort } from '../support/free-port.js';
+import { startSquid, startTinyproxy, type ConnectRecord, type ForwardProxy } from '../support/forward-proxy.js';
+import { makeTree, seededBytes } from '../support/make-tree.js';
+import { startNginx, type Nginx } from '../support/nginx.js';
+import { runPareco, type CliResult } from '../support/run-cli.js';
+import { startServerProcess, type ServerProcess } from '../support/server-process.js';
+import { tempDir } from '../support/temp-dir.js';
+import { makeTestCertificates, type TestCertificates } from '../support/tls-cert.js';
+import { snapshotTree } from '../support/tree-snapshot.js';
+
+const TOKEN = 'proxy-test-token';
+const LANES = 3;
+const skip = missingTools('squid', 'tinyproxy', 'nginx', 'openssl');
+
+async function makeSource(root: string, seed: string): Promise<void> {
+  await makeTree(root, {
+    'data.bin': { data: seededBytes(2 * 1024 * 1024 + 5, seed), mtime: 1_700_000_000_000 },
+    'docs/readme.txt': `through the proxy: ${seed}\n`,
+    'docs/empty': '',
+  });
+}
+
+function assertOk(result: CliResult): void {
+  assert.equal(result.code, 0, `exit ${result.code}\nstderr: ${result.stderr}\nstdout: ${result.stdout.slice(-3000)}`);
+  assert.equal(result.summary?.ok, true);
+}
+
+/** The run failed with exit 1 and exactly one `pareco: error:` line on stderr, no stack trace; returns that line. */
+function errorLine(result: CliResult): string {
+  assert.equal(result.code, 1, `exit 1 expected, got ${result.code}\n${result.stderr}`);
+  assert.doesNotMatch(result.stderr, /^\s+at /m, `no stack trace:\n${result.stderr}`);
+  const errors = result.stderr.split('\n').filter((line) => line.startsWith('pareco: error:'));
+  assert.equal(errors.length, 1, `one error line:\n${result.stderr}`);
+  return errors[0]!;
+}
+
+describe('through HTTP CONNECT forward proxies (squid, tinyproxy)', { skip }, () => {
+  let certs: TestCertificates;
+  let work: string;
+  let server: ServerProcess;
+  let nginx: Nginx;
+  /** The pareco-server itself, plain WebSocket. */
+  let wsUrl: string;
+  /** The same server behind nginx with TLS. */
+  let wssUrl: string;
+  let squid: ForwardProxy;
+  let authSquid: ForwardProxy;
+  let denySquid: ForwardProxy;
+  let tinyproxy: ForwardProxy;
+  const auth = { user: 'pareco', password: 's3cret:with@odd/chars' };
+
+  before(async () => {
+    certs = await makeTestCertificates();
+    work = await tempDir('pareco-proxy-e2e-');
+    server = await startServerProcess(['-a', TOKEN, '--base-path', '/pareco', '--heartbeat', '1s']);
+    nginx = await startNginx({ upstreams: [server.port], tls: certs });
+    wsUrl = `ws://127.0.0.1:${server.port}/pareco`;
+    wssUrl = nginx.url;
+    [squid, authSquid, denySquid, tinyproxy] = await Promise.all([
+      startSquid(),
+      startSquid({ auth }),
+      startSquid({ policy: 'deny-all' }),
+      startTinyproxy({ connectPorts: [server.port, nginx.port] }),
+    ]);
+  });
+
+  let n = 0;
+  const pair = () => {
+    n++;
+    return { source: join(work, `src${n}`), dest: join(work, `dst${n}`) };
+  };
+
+  /** Makes a source tree, syncs it with `args`/`env`, and returns the result plus what each proxy logged meanwhile. */
+  async function syncVia(
+    mode: 'upload' | 'download',
+    url: string,
+    args: string[],
+    env: NodeJS.ProcessEnv,
+  ): Promise<{ result: CliResult; source: string; dest: string; logged: (proxy: ForwardProxy, atLeast?: number) => Promise<ConnectRecord[]> }> {
+    const { source, dest } = pair();
+    await makeSource(source, `${mode}-${n}`);
+    const proxies = [squid, authSquid, denySquid, tinyproxy];
+    const marks = new Map(await Promise.all(proxies.map(async (p) => [p, (await p.connects()).length] as const)));
+    const [local, remote] = mode === 'upload' ? [source, dest] : [dest, source];
+    const result = await runPareco(
+      ['-m', mode, '-l', local, '-r', remote, '-s', url, '-a', TOKEN, '--json', '-n', String(LANES), '-c', '512K', '--ca', certs.caCert, ...args],
+      { env, timeoutMs: 40_000 },
+    );
+    const logged = async (proxy: ForwardProxy, atLeast = 0) => (await proxy.waitForConnects(marks.get(proxy)! + atLeast, atLeast === 0 ? 300 : 5000)).slice(marks.get(proxy));
+    return { result, source, dest, logged };
+  }
+
+  /** Every lane went through `proxy` as a CONNECT tunnel to `port`, answered 200 where the proxy logs statuses. */
+  async function assertTunnelled(logged: (p: ForwardProxy, atLeast?: number) => Promise<ConnectRecord[]>, proxy: ForwardProxy, port: number, user?: string) {
+    const records = await logged(proxy, LANES);
+    assert.ok(records.length >= LANES, `${proxy.kind} logged ${records.length} CONNECTs, ${LANES} lanes expected`);
+    for (const record of records) {
+      assert.equal(record.target, `127.0.0.1:${port}`);
+      if (proxy.kind === 'squid') assert.equal(record.status, 200);
+      if (user !== undefined) assert.equal(record.user, user);
+    }
+  }
+
+  async function assertSynced(source: string, dest: string): Promise<void> {
+    assert.deepEqual(await snapshotTree(dest), await snapshotTree(source));
+  }
+
+  for (const [mode, variable] of [['upload', 'HTTPS_PROXY'], ['download', 'https_proxy']] as const) {
+    test(`${mode} to wss:// behind nginx via ${variable}: every lane is a CONNECT tunnel through squid`, async () => {
+      const { result, source, dest, logged } = await syncVia(mode, wssUrl, [], { [variable]: squid.url });
+      assertOk(result);
+      await assertSynced(source, dest);
+      await assertTunnelled(logged, squid, nginx.port);
+    });
+  }
+
+  for (const [mode, variable] of [['upload', 'HTTP_PROXY'], ['download', 'http_proxy']] as const) {
+    test(`${mode} to ws:// via ${variable}: tunnelled with CONNECT too (squid forwards no Upgrade)`, async () => {
+      const { result, source, dest, logged } = await syncVia(mode, wsUrl, [], { [variable]: squid.url });
+      assertOk(result);
+      await assertSynced(source, dest);
+      await assertTunnelled(logged, squid, server.port);
+    });
+  }
+
+  test('each variable serves its own scheme: HTTPS_PROXY is not used for ws://, HTTP_PROXY not for wss://', async () => {
+    for (const [url, variable] of [[wsUrl, 'HTTPS_PROXY'], [wssUrl, 'HTTP_PROXY']] as const) {
+      const { result, source, dest, logged } = await syncVia('upload', url, [], { [variable]: denySquid.url });
+      assertOk(result);
+      await assertSynced(source, dest);
+      assert.deepEqual(await logged(denySquid), [], `${variable} must not be used for ${url}`);
+    }
+  });
+
+  test('--proxy overrides the environment', async () => {
+    const { result, source, dest, logged } = await syncVia('download', wssUrl, ['--proxy', squid.url], { HTTPS_PROXY: denySquid.url });
+    assertOk(result);
+    await assertSynced(source, dest);
+    await assertTunnelled(logged, squid, nginx.port);
+    assert.deepEqual(await logged(denySquid), []);
+  });
+
+  test('basic auth from the proxy URL (--proxy user:password@, percent-encoded)', async () => {
+    const { result, source, dest, logged } = await syncVia('upload', wssUrl, ['--proxy', authSquid.urlWith(auth.user, auth.password)], {});
+    assertOk(result);
+    await assertSynced(source, dest);
+    await assertTunnelled(logged, authSquid, nginx.port, auth.user);
+  });
+
+  test('basic auth from HTTP_PROXY', async () => {
+    const { result, source, dest, logged } = await syncVia('download', wsUrl, [], { HTTP_PROXY: authSquid.urlWith(auth.user, auth.password) });
+    assertOk(result);
+    await assertSynced(source, dest);
+    await assertTunnelled(logged, authSquid, server.port, auth.user);
+  });
+
+  test('a second proxy implementation (tinyproxy, HTTP/1.0 replies) tunnels both ws:// and wss://', async () => {
+    for (const [url, variable, port] of [[wsUrl, 'HTTP_PROXY', server.port], [wssUrl, 'HTTPS_PROXY', nginx.port]] as const) {
+      const { result, source, dest, logged } = await syncVia('upload', url, [], { [variable]: tinyproxy.url });
+      assertOk(result);
+      await assertSynced(source, dest);
+      await assertTunnelled(logged, tinyproxy, port);
+    }
+  });
+
+  describe('NO_PROXY', () => {
+    const bypassing = (port: () => number) => ['127.0.0.1', '*', `127.0.0.1:${port()}`, 'example.com, .example.org,127.0.0.1'];
+    test('matching the server: direct connection, the proxy sees nothing', async () => {
+      for (const [variable, value] of [
+        ...bypassing(() => nginx.port).map((v) => ['NO_PROXY', v] as const),
+        ['no_proxy', '127.0.0.1'] as const,
+      ]) {
+        const { result, source, dest, logged } = await syncVia('upload', wssUrl, [], { HTTPS_PROXY: denySquid.url, [variable]: value });
+        assertOk(result);
+        await assertSynced(source, dest);
+        assert.deepEqual(await logged(denySquid), [], `${variable}=${value} must bypass the proxy`);
+      }
+    });
+
+    test('not matching the server (other hosts, other port): the proxy is used', async () => {
+      for (const value of ['example.com,.example.org', `127.0.0.1:${nginx.port === 1 ? 2 : 1}`, '127.0.0.2']) {
+        const { result, source, dest, logged } = await syncVia('download', wssUrl, [], { HTTPS_PROXY: squid.url, NO_PROXY: value });
+        assertOk(result);
+        await assertSynced(source, dest);
+        await assertTunnelled(logged, squid, nginx.port);
+      }
+    });
+  });
+
+  test('--no-proxy ignores the proxy variables', async () => {
+    const { result, source, dest, logged } = await syncVia('download', wssUrl, ['--no-proxy'], { HTTPS_PROXY: denySquid.url, HTTP_PROXY: denySquid.url });
+    assertOk(result);
+    await assertSynced(source, dest);
+    assert.deepEqual(await logged(denySquid), []);
+  });
+
+  test('a wrong proxy password: HTTP 407 as one error line, exit 1', async () => {
+    const started = Date.now();
+    const { result, dest, logged } = await syncVia('upload', wssUrl, [], { HTTPS_PROXY: authSquid.urlWith(auth.user, 'wrong') });
+    const line = errorLine(result);
+    assert.match(line, /proxy/i);
+    assert.match(line, /HTTP 407/);
+    assert.ok(Date.now() - started < 15_000, 'a refusal is not retried like a network outage');
+    assert.equal(existsSync(join(dest, 'data.bin')), false);
+    assert.ok((await logged(authSquid, 1)).every((r) => r.status === 407));
+  });
+
+  test('no credentials for a proxy that wants them: HTTP 407', async () => {
+    const { result } = await syncVia('download', wsUrl, [], { HTTP_PROXY: authSquid.url });
+    assert.match(errorLine(result), /proxy.*HTTP 407|HTTP 407.*proxy/i);
+  });
+
+  test('a proxy that forbids the tunnel: HTTP 403 as one error line, exit 1', async () => {
+    const { result, logged } = await syncVia('upload', wssUrl, [], { HTTPS_PROXY: denySquid.url });
+    const line = errorLine(result);
+    assert.match(line, /proxy/i);
+    assert.match(line, /HTTP 403/);
+    assert.ok((await logged(denySquid, 1)).every((r) => r.status === 403));
+  });
+
+  test('a proxy that is not running: one error line naming the proxy, exit 1', async () => {
+    const port = await freePort();
+    const { result } = await syncVia('upload', wssUrl, ['--retries', '0'], { HTTPS_PROXY: `http://127.0.0.1:${port}` });
+    assert.match(errorLine(result), /proxy/i);
+  });
+});
