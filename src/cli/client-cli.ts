@@ -9,7 +9,7 @@ import { probeServer } from '../client/server-probe.js';
 import type { ProxySetting } from '../transport/proxy-for.js';
 import { VERSION } from '../version.js';
 import { ExitCode, exitCodeOfError, exitCodeOfSummary } from './exit-codes.js';
-import { collect, durationOption, integerOption, sizeOption } from './option-parsers.js';
+import { collect, durationOption, integerOption, rateOption, sizeOption } from './option-parsers.js';
 import { LOG_LEVELS, Reporter, type LogLevel } from './reporter.js';
 import { emptySummary } from '../client/sync-report.js';
 
@@ -37,6 +37,9 @@ interface ClientOptions {
   retries: number;
   retryWait: number;
   fsync?: boolean;
+  dryRun?: boolean;
+  maxDelete?: number;
+  bwlimit?: number;
   logLevel: LogLevel;
   json?: boolean;
 }
@@ -73,6 +76,9 @@ function program(): Command {
     .addOption(new Option('--heartbeat <duration>', 'ping every connection this often').argParser(durationOption(100)).default(DEFAULT_HEARTBEAT.interval, '15s'))
     .option('--retries <n>', 'reconnection attempts per connection, and new sessions after losing one', integerOption(0, 1000), SYNC_DEFAULTS.retries)
     .addOption(new Option('--retry-wait <duration>', 'first wait before reconnecting (doubles each attempt, with jitter)').argParser(durationOption(1)).default(SYNC_DEFAULTS.retryWait, '1s'))
+    .option('-N, --dry-run', 'show what would be transferred, updated and deleted; change nothing')
+    .option('--max-delete <n>', 'with --delete: delete nothing (exit 25) if more than n entries would go', integerOption(0, Number.MAX_SAFE_INTEGER))
+    .option('--bwlimit <rate>', 'limit file data to this many bytes per second over all connections (500K, 10M)', rateOption(1024))
     .option('--fsync', 'flush each file and its directory entry to disk before it is renamed into place')
     .addOption(new Option('--log-level <level>', 'output detail').choices(LOG_LEVELS).default('files'))
     .option('--json', 'print one JSON object per line on stdout, ending with a summary')
@@ -144,6 +150,9 @@ export async function runClient(argv: string[], io = { stdout: process.stdout, s
       retries: options.retries,
       retryWait: options.retryWait,
       fsync: options.fsync ?? false,
+      dryRun: options.dryRun ?? false,
+      ...(options.maxDelete === undefined ? {} : { maxDelete: options.maxDelete }),
+      ...(options.bwlimit === undefined ? {} : { bwlimit: options.bwlimit }),
       signal: interrupt.signal,
       onEvent: (event) => reporter.event(event),
     });

@@ -2,6 +2,7 @@ import { ErrorCode, LIMITS, ParecoError, type Entry } from '../../protocol/index
 import type { DigestList, Tree } from '../fs/tree.js';
 import type { RangeDigest } from '../digest/range-digest.js';
 import type { ByteWindow } from './byte-window.js';
+import type { RateLimit } from './rate-limit.js';
 import { forEachLimited } from './bounded-parallel.js';
 import type { SyncEvent, SyncSummary } from './sync-report.js';
 
@@ -12,6 +13,10 @@ export interface TransferContext {
   range: RangeDigest;
   skipDigest: boolean;
   window: ByteWindow;
+  /** Count what would be sent instead of reading and sending it. */
+  dryRun: boolean;
+  /** --bwlimit, shared by all lanes. */
+  rate?: RateLimit;
   summary: SyncSummary;
   emit: (event: SyncEvent) => void;
   signal?: AbortSignal;
@@ -80,6 +85,13 @@ export async function transferFile(ctx: TransferContext, src: Entry, dst: Entry 
   const tasks: Promise<void>[] = [];
 
   const sendRun = async (run: Run) => {
+    if (ctx.dryRun) {
+      bytesSent += run.length;
+      summary.bytesTransferred += run.length;
+      ctx.emit({ type: 'chunk', path: src.path, offset: run.offset, length: run.length });
+      return;
+    }
+    await ctx.rate?.take(run.length, ctx.signal);
     const got = await fromSource(src.path, ctx.source.read(src.path, run.offset, run.length));
     if (
       got.data.length !== run.length ||
@@ -163,6 +175,14 @@ async function differingRuns(ctx: TransferContext, path: string, index: number, 
 
 /** A new file that fits in one chunk: read it and send it whole in one request. */
 async function putSmallFile(ctx: TransferContext, src: Entry): Promise<void> {
+  if (ctx.dryRun) {
+    ctx.summary.bytesTransferred += src.size;
+    ctx.summary.filesTransferred++;
+    if (src.size > 0) ctx.summary.chunksTransferred++;
+    ctx.emit({ type: 'file', path: src.path, action: 'new', size: src.size, bytesSent: src.size });
+    return;
+  }
+  await ctx.rate?.take(src.size, ctx.signal);
   await ctx.window.acquire(src.size);
   let changed: boolean;
   try {

@@ -28,6 +28,10 @@ export interface SyncSummary {
   filesFailed: number;
   /** Source files that vanished or changed while being read (exit 24). */
   filesChanged: number;
+  /** A dry run: the counts say what a real run would have done; nothing was changed. */
+  dryRun: boolean;
+  /** Entries not deleted because there were more than --max-delete (exit 25). */
+  deletionsRefused: number;
   /** True when the sync was interrupted (Ctrl-C): the counts say how far it got. */
   aborted: boolean;
   /** Requests sent again because their connection dropped. */
@@ -52,6 +56,8 @@ export function emptySummary(): SyncSummary {
     chunksSkipped: 0,
     filesFailed: 0,
     filesChanged: 0,
+    dryRun: false,
+    deletionsRefused: 0,
     aborted: false,
     retriedRequests: 0,
     sessionRestarts: 0,

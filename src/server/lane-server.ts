@@ -122,7 +122,7 @@ export function serveLane(ws: WebSocket, context: LaneContext): void {
       session = opened;
       opened.client = context.peer;
       limits = { maxData: opened.chunk };
-      context.log(`session ${opened.id} opened by ${context.peer}: ${opened.mode} ${opened.root}`);
+      context.log(`session ${opened.id} opened by ${context.peer}: ${opened.mode}${opened.dry ? ' (dry run)' : ''} ${opened.root}`);
       send({ t: 'opened', id: request.id, session: opened.id, key: opened.key, server: VERSION });
       return;
     }

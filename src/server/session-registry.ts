@@ -51,7 +51,7 @@ export class SessionRegistry {
   }
 
   async open(request: OpenRequest, lane: WebSocket): Promise<Session> {
-    if (this.#options.readOnly && request.mode === 'upload') {
+    if (this.#options.readOnly && request.mode === 'upload' && !request.dry) {
       throw new ParecoError(ErrorCode.FORBIDDEN, 'this server is read-only: only downloads are allowed');
     }
     const maxSessions = this.#options.maxSessions ?? REGISTRY_DEFAULTS.maxSessions;
@@ -70,8 +70,9 @@ export class SessionRegistry {
       filter: new PathFilter(request.include, request.exclude),
       inplace: request.inplace,
       fsync: request.fsync,
+      dryRun: request.dry,
     });
-    const session = new Session({ id: sessionId(), key: nanoid(32), mode: request.mode, root, tree, chunk: request.chunk });
+    const session = new Session({ id: sessionId(), key: nanoid(32), mode: request.mode, dry: request.dry, root, tree, chunk: request.chunk });
     // Check and register without an await in between, so two opens cannot both win a lock.
     const replaced = session.writes ? this.#lockedBy(root) : [];
     session.lanes.add(lane);
@@ -125,7 +126,7 @@ export class SessionRegistry {
 
   #prepareRoot(request: OpenRequest, wanted: string): Promise<string> {
     return prepareTreeRoot(wanted, `remote directory ${request.dir}`, {
-      create: request.mode === 'upload',
+      create: request.mode === 'upload' && !request.dry,
       check: (real) => this.#checkRoots(request.dir, real), // again: a symlink may have been swapped in
     });
   }
