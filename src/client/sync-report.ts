@@ -1,9 +1,22 @@
+export type FileAction = 'new' | 'update' | 'metadata' | 'uptodate';
+
 /** What a sync tells its caller as it goes: the CLI turns these into log lines or NDJSON. */
 export type SyncEvent =
   | { type: 'connected'; session: string; server: string; lanes: number }
   /** Once both trees are listed: the regular files to bring up to date and their total size. */
   | { type: 'plan'; files: number; bytes: number }
-  | { type: 'file'; path: string; action: 'new' | 'update' | 'metadata' | 'uptodate'; size: number; bytesSent: number }
+  | {
+      type: 'file';
+      path: string;
+      action: FileAction;
+      size: number;
+      bytesSent: number;
+      /** The source's mtime (ms) and permission bits, now also the destination's. */
+      mtime: number;
+      mode: number;
+      /** The destination file as it was, when there was one. */
+      before?: { size: number; mtime: number; mode: number };
+    }
   | { type: 'chunk'; path: string; offset: number; length: number }
   | { type: 'mkdir'; path: string }
   | { type: 'symlink'; path: string; target: string }
