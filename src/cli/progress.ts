@@ -252,7 +252,10 @@ export class ProgressDisplay {
     }
   }
 
-  /** Runs `write` (which prints whole lines) with the progress lines lifted, then redraws them. */
+  /**
+   * Runs `write` (which prints whole lines) with the progress lines lifted, then draws them
+   * again, with fresh numbers: the frame is written anyway, so it costs nothing more.
+   */
   around(write: () => void): void {
     if (this.#shown === 0) {
       write();
@@ -260,8 +263,7 @@ export class ProgressDisplay {
     }
     this.#erase();
     write();
-    this.#stream.write(this.#frame);
-    this.#shown = this.#frame.split('\n').length;
+    this.#draw();
   }
 
   /** Removes the progress lines for good and stops the timer; idempotent. */

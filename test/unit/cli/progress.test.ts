@@ -253,8 +253,9 @@ describe('ProgressDisplay', () => {
     display.around(() => tty.write('new       a (50 B)\n'));
     assert.equal(tty.screen.lines[0], 'before any progress');
     assert.equal(tty.screen.lines[1], 'new       a (50 B)');
-    assert.match(tty.screen.lines[2]!, /^  0%/, 'the frame drawn last, not a new one: redraws stay throttled');
-    assert.equal(tty.screen.lines.length, 3);
+    assert.match(tty.screen.lines[2]!, /^ 50%  50 B \/ 100 B  1\/2 files/, 'drawn again, up to date');
+    assert.equal(tty.screen.lines[3], 'a');
+    assert.equal(tty.screen.lines.length, 4);
     display.stop();
     assert.deepEqual(tty.screen.lines, ['before any progress', 'new       a (50 B)']);
     display.around(() => tty.write('after\n'));
