@@ -10,13 +10,15 @@ import { prepareTreeRoot } from '../fs/tree-root.js';
 import type { Tree } from '../fs/tree.js';
 import { startServer, type RunningServer } from '../server/server.js';
 import { DEFAULT_HEARTBEAT } from '../transport/heartbeat.js';
+import { proxyFor, type ProxySetting } from '../transport/proxy-for.js';
+import { tlsTrust } from '../transport/tls-trust.js';
 import { forEachLimited } from './bounded-parallel.js';
 import { ByteWindow } from './byte-window.js';
 import { sameMtime, transferFile, type TransferContext } from './file-transfer.js';
 import { LanePool, type PoolOptions } from './lane-pool.js';
 import { RemoteTree } from './remote-tree.js';
 import { emptySummary, type SyncEvent, type SyncSummary } from './sync-report.js';
-import { toWebSocketUrl } from './server-url.js';
+import { toWebSocketUrl, withRoute } from './server-url.js';
 
 export interface SyncOptions {
   mode: Mode;
@@ -25,6 +27,12 @@ export interface SyncOptions {
   /** Server URL (http, https, ws or wss). Without one, an embedded server on loopback is used. */
   server?: string;
   token?: string;
+  /** HTTP proxy for the lanes: from the environment (default), none, or this URL. */
+  proxy?: ProxySetting;
+  /** PEM file with a CA to trust for wss:// besides the public ones. */
+  caFile?: string;
+  /** Do not verify the server's TLS certificate. */
+  insecure?: boolean;
   /** Number of WebSocket connections (lanes). */
   connections?: number;
   /** Chunk size in bytes. */
@@ -74,6 +82,7 @@ const FATAL = new Set<string>([
   ErrorCode.ABORTED,
   ErrorCode.PROTOCOL,
   ErrorCode.AUTH,
+  ErrorCode.TLS,
   ErrorCode.VERSION,
   ErrorCode.SESSION_NOT_FOUND,
   ErrorCode.SESSION_EXPIRED,
@@ -128,17 +137,23 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
   try {
     let url: string;
     let token = options.token;
+    let proxy: URL | undefined;
     if (options.server === undefined) {
       token = randomBytes(16).toString('hex');
       embedded = await startServer({ host: '127.0.0.1', port: 0, token });
       url = embedded.url;
     } else {
-      url = toWebSocketUrl(options.server);
+      // Every lane of this sync carries the same route key, so that a load balancer in front
+      // of several servers can send them all to the process that holds the session.
+      url = withRoute(toWebSocketUrl(options.server), randomBytes(12).toString('base64url'));
+      proxy = proxyFor(new URL(url), options.proxy ?? { kind: 'env' });
     }
     const timeout = options.timeout ?? SYNC_DEFAULTS.timeout;
     const poolOptions: PoolOptions = {
       ...(token === undefined ? {} : { token }),
       connectTimeout: options.connectTimeout ?? SYNC_DEFAULTS.connectTimeout,
+      ...(proxy === undefined ? {} : { proxy }),
+      tls: tlsTrust({ ...(options.caFile === undefined ? {} : { caFile: options.caFile }), insecure: options.insecure ?? false }),
       heartbeat: { interval: Math.min(options.heartbeat ?? DEFAULT_HEARTBEAT.interval, timeout / 2), timeout },
       limits: { maxData: chunk },
       retries,

@@ -113,7 +113,7 @@ export class SessionRegistry {
     if (why !== 'closed') this.#rememberExpired(session.id);
     const seconds = ((Date.now() - session.startedAt) / 1000).toFixed(1);
     this.#options.log(
-      `session ${session.id} ${why}: ${session.mode} ${session.root}, ${session.bytesReceived} bytes in, ${session.bytesSent} bytes out, ${seconds}s`,
+      `session ${session.id} ${why}: ${session.mode} ${session.root} for ${session.client}, ${session.bytesReceived} bytes in, ${session.bytesSent} bytes out, ${seconds}s`,
     );
     await session.end(why === 'closed' ? 1000 : 1001, `session ${why}`);
   }

@@ -19,6 +19,8 @@ export class Session {
   lastActive = Date.now();
   bytesReceived = 0;
   bytesSent = 0;
+  /** Address of the client that opened it, for the log. */
+  client = '?';
   #listing: AsyncIterator<Entry[]> | undefined;
   /** The batch after the last one sent, read ahead while the client digests what it got. */
   #ahead: Promise<IteratorResult<Entry[]>> | undefined;
