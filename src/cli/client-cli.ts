@@ -42,6 +42,8 @@ interface ClientOptions {
   bwlimit?: number;
   logLevel: LogLevel;
   json?: boolean;
+  itemize?: boolean;
+  progress?: boolean;
 }
 
 /** Pareco's own camelCase spellings, accepted but not shown in --help. */
@@ -81,6 +83,9 @@ function program(): Command {
     .option('--bwlimit <rate>', 'limit file data to this many bytes per second over all connections (500K, 10M)', rateOption(1024))
     .option('--fsync', 'flush each file and its directory entry to disk before it is renamed into place')
     .addOption(new Option('--log-level <level>', 'output detail').choices(LOG_LEVELS).default('files'))
+    .option('--itemize', 'print one rsync-style line per changed entry (<f.st...... path) instead of the descriptive lines')
+    .option('--progress', 'show the live progress lines on stderr (default: when stderr is a terminal)')
+    .option('--no-progress', 'never show the progress lines')
     .option('--json', 'print one JSON object per line on stdout, ending with a summary')
     .addOption(hidden('--localDir <dir>'))
     .addOption(hidden('--remoteDir <dir>'))
@@ -113,7 +118,13 @@ export async function runClient(argv: string[], io = { stdout: process.stdout, s
     throw error;
   }
 
-  const reporter = new Reporter({ level: options.logLevel, json: options.json ?? false, ...io });
+  const reporter = new Reporter({
+    level: options.logLevel,
+    json: options.json ?? false,
+    progress: options.progress,
+    itemize: options.itemize ? options.mode : undefined,
+    ...io,
+  });
   if (options.insecure && options.server !== undefined) {
     reporter.logger.warn("--insecure: the server's TLS certificate is not checked; anyone on the path could read and change the data");
   }

@@ -1,8 +1,10 @@
 import { createConsola, type ConsolaInstance, type LogObject } from 'consola';
 import type { Writable } from 'node:stream';
 import { format } from 'node:util';
+import type { Mode } from '../../protocol/index.js';
 import type { SyncEvent, SyncSummary } from '../client/sync-report.js';
 import { colorEnabled, palette, type Palette } from './color.js';
+import { itemize } from './itemize.js';
 import { formatSize } from './parse-size.js';
 import { ProgressDisplay } from './progress.js';
 
@@ -27,8 +29,22 @@ export interface ReporterOptions {
    * level stats or above.
    */
   progress?: boolean | undefined;
+  /** rsync-style change lines (--itemize) instead of the descriptive ones; the mode sets `<`/`>`. */
+  itemize?: Mode | undefined;
   /** Where NO_COLOR, FORCE_COLOR and TERM are read (tests pass their own). */
   env?: NodeJS.ProcessEnv;
+}
+
+/** Events that --itemize prints as change lines. */
+const ITEMIZED = new Set<SyncEvent['type']>(['file', 'mkdir', 'symlink', 'delete']);
+
+/**
+ * A path or message as it may go to a terminal: control characters (a name may hold any byte
+ * but / and NUL, and a server chooses the names of a download) are shown as \#ooo, as rsync does.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\#${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
 }
 
 /** Whether the progress display runs, by the rules of ReporterOptions.progress. */
@@ -91,36 +107,41 @@ export class Reporter {
       return;
     }
     const log = this.logger;
+    if (this.#options.itemize !== undefined && ITEMIZED.has(event.type)) {
+      const line = itemize(event, this.#options.itemize);
+      if (line !== undefined) log.info(printable(line));
+      return;
+    }
     switch (event.type) {
       case 'connected':
-        log.debug(`connected: session ${event.session}, ${event.lanes} connections, server pareco ${event.server}`);
+        log.info(`connected to pareco-server ${event.server}: session ${event.session}, ${event.lanes} connections`);
         break;
       case 'file':
-        if (event.action === 'new') log.info(`new       ${event.path} (${formatSize(event.size)})`);
-        else if (event.action === 'update') log.info(`updated   ${event.path} (${formatSize(event.bytesSent)} of ${formatSize(event.size)} sent)`);
-        else if (event.action === 'metadata') log.info(`metadata  ${event.path}`);
-        else log.debug(this.#outColors.dim(`uptodate  ${event.path}`));
+        if (event.action === 'new') log.info(`new       ${printable(event.path)} (${formatSize(event.size)})`);
+        else if (event.action === 'update') log.info(`updated   ${printable(event.path)} (${formatSize(event.bytesSent)} of ${formatSize(event.size)} sent)`);
+        else if (event.action === 'metadata') log.info(`metadata  ${printable(event.path)}`);
+        else log.debug(this.#outColors.dim(`uptodate  ${printable(event.path)}`));
         break;
       case 'chunk':
-        log.debug(`chunk     ${event.path} @${event.offset} (${formatSize(event.length)})`);
+        log.debug(`chunk     ${printable(event.path)} @${event.offset} (${formatSize(event.length)})`);
         break;
       case 'mkdir':
-        log.info(`mkdir     ${event.path}/`);
+        log.info(`mkdir     ${printable(event.path)}/`);
         break;
       case 'symlink':
-        log.info(`symlink   ${event.path} -> ${event.target}`);
+        log.info(`symlink   ${printable(event.path)} -> ${printable(event.target)}`);
         break;
       case 'delete':
-        log.info(`deleted   ${event.path}${event.kind === 'dir' ? '/' : ''}`);
+        log.info(`deleted   ${printable(event.path)}${event.kind === 'dir' ? '/' : ''}`);
         break;
       case 'reconnected':
         log.info('reconnected');
         break;
       case 'warning':
-        log.warn(event.message);
+        log.warn(printable(event.message));
         break;
       case 'error':
-        log.error(event.message);
+        log.error(printable(event.message));
         break;
     }
   }
@@ -141,7 +162,8 @@ export class Reporter {
           (summary.dirsDeleted > 0 ? ` (+${summary.dirsDeleted} directories)` : '') +
           (summary.filesFailed > 0 ? `, ${summary.filesFailed} failed` : '') +
           (summary.filesChanged > 0 ? `, ${summary.filesChanged} changed during transfer` : '') +
-          (summary.aborted ? ' (interrupted)' : ''),
+          (summary.aborted ? ' (interrupted)' : '') +
+          (summary.dryRun ? ' (dry run: nothing was changed)' : ''),
         `bytes: ${formatSize(summary.bytesTotal)} total, ${formatSize(summary.bytesTransferred)} transferred, ${formatSize(summary.bytesSkipped)} skipped`,
         `time: ${seconds.toFixed(2)}s, speed ${rate(summary.bytesTransferred)}, effective ${rate(summary.bytesTotal)}`,
       ].join('\n'),

@@ -93,3 +93,41 @@ test('--dry-run upload to a --read-only server is allowed (it writes nothing)', 
     await readOnly.stop();
   }
 });
+
+test('--itemize prints one rsync-style line per change, the same in a dry run and a real one', async () => {
+  const work = await tempDir();
+  const source = join(work, 'src');
+  const dest = join(work, 'dst');
+  await makeTree(source, {
+    'new.txt': 'new',
+    'grown.txt': { data: 'longer now', mtime: 1_700_000_000_000 },
+    'perm.txt': { data: 'same', mode: 0o600, mtime: 1_600_000_000_000 },
+    'newdir/': {} as never,
+    'ln': { link: 'new.txt' },
+    'same.txt': { data: 'same', mtime: 1_600_000_000_000 },
+  });
+  await makeTree(dest, {
+    'grown.txt': { data: 'short', mtime: 1_600_000_000_000 },
+    'perm.txt': { data: 'same', mode: 0o644, mtime: 1_600_000_000_000 },
+    'same.txt': { data: 'same', mtime: 1_600_000_000_000 },
+    'gone.txt': 'x',
+  });
+  const args = ['-m', 'upload', '-l', source, '-r', dest, '-s', server.url, '-a', 'tok', '--delete', '--itemize', '--log-level', 'files'];
+  const expected = [
+    '*deleting   gone.txt',
+    '.f...p..... perm.txt',
+    '<fcst...... grown.txt',
+    '<f+++++++++ new.txt',
+    'cL+++++++++ ln -> new.txt',
+    'cd+++++++++ newdir/',
+  ].sort();
+  const itemLines = (stdout: string) => stdout.split('\n').filter((l) => /^[<>.c*][fdL+e]/.test(l)).sort();
+  const dry = await runPareco([...args, '-N']);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.deepEqual(itemLines(dry.stdout), expected);
+  assert.match(dry.stdout, /\(dry run: nothing was changed\)/);
+  const real = await runPareco(args);
+  assert.equal(real.code, 0, real.stderr);
+  assert.deepEqual(itemLines(real.stdout), expected);
+  assert.deepEqual(await snapshotTree(dest), await snapshotTree(source));
+});

@@ -21,6 +21,8 @@ const file = (path: string, size: number, bytesSent: number, action: 'new' | 'up
   action,
   size,
   bytesSent,
+  mtime: 0,
+  mode: 0o644,
 });
 
 describe('ProgressModel', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { Reporter, type LogLevel, type ReporterOptions } from '../../../src/cli/reporter.js';
+import { printable, Reporter, type LogLevel, type ReporterOptions } from '../../../src/cli/reporter.js';
 import { emptySummary, type SyncEvent } from '../../../src/client/sync-report.js';
 import { TerminalScreen } from '../../support/terminal-screen.js';
 
@@ -55,18 +55,19 @@ const EVENTS: SyncEvent[] = [
   { type: 'mkdir', path: 'dir' },
   { type: 'plan', files: 4, bytes: 3000 },
   { type: 'chunk', path: 'dir/a', offset: 0, length: 1000 },
-  { type: 'file', path: 'dir/a', action: 'new', size: 1000, bytesSent: 1000 },
+  { type: 'file', path: 'dir/a', action: 'new', size: 1000, bytesSent: 1000, mtime: 0, mode: 0o644 },
   { type: 'warning', path: 'dir/x', code: 'SPECIAL_FILE', message: 'dir/x: skipping special file' },
-  { type: 'file', path: 'b', action: 'uptodate', size: 1000, bytesSent: 0 },
+  { type: 'file', path: 'b', action: 'uptodate', size: 1000, bytesSent: 0, mtime: 0, mode: 0o644 },
   { type: 'error', path: 'c', code: 'EACCES', message: 'c: permission denied' },
   { type: 'chunk', path: 'd', offset: 0, length: 500 },
-  { type: 'file', path: 'd', action: 'new', size: 500, bytesSent: 500 },
+  { type: 'file', path: 'd', action: 'new', size: 500, bytesSent: 500, mtime: 0, mode: 0o644 },
 ];
 
 const SUMMARY = { ...emptySummary(), filesTotal: 4, filesTransferred: 2, filesSkipped: 1, filesFailed: 1, bytesTotal: 3000, durationMs: 1000 };
 
 /** What a pipe gets today, and what the terminal must show at the end. */
 const PLAIN_LINES = [
+  'connected to pareco-server 0.1.0: session s1, 2 connections',
   'mkdir     dir/',
   'new       dir/a (1000 B)',
   'pareco: warning: dir/x: skipping special file',
@@ -80,14 +81,14 @@ const PLAIN_LINES = [
 const ESC = '\x1b';
 
 describe('Reporter on pipes', () => {
-  test('plain lines, exactly as before: no progress, no colour, no escape codes', () => {
+  test('plain lines: no progress, no colour, no escape codes', () => {
     const { reporter, stdout, stderr } = setup({ tty: false });
     for (const event of EVENTS) reporter.event(event);
     reporter.summary(SUMMARY);
     assert.ok(!stdout.text.includes(ESC) && !stderr.text.includes(ESC));
     assert.equal(
       stdout.text,
-      ['mkdir     dir/', 'new       dir/a (1000 B)', 'new       d (500 B)', ...PLAIN_LINES.slice(5)].join('\n') + '\n',
+      [...PLAIN_LINES.slice(0, 3), 'new       d (500 B)', ...PLAIN_LINES.slice(6)].join('\n') + '\n',
     );
     assert.equal(stderr.text, 'pareco: warning: dir/x: skipping special file\npareco: error: c: permission denied\n');
   });
@@ -199,4 +200,8 @@ describe('Reporter with --json', () => {
     assert.ok(!stdout.text.includes(ESC));
     assert.match(stderr.text, /4\/4 files/);
   });
+});
+
+test('printable: control characters in names are shown as \\#ooo, everything else as is', () => {
+  assert.equal(printable('a\x1b[2Jb\nc\x7fé 日本'), 'a\\#033[2Jb\\#012c\\#177é 日本');
 });
