@@ -35,6 +35,8 @@ export const ErrorCode = {
   FORBIDDEN: 'FORBIDDEN',
   /** The connection could not be made, or was lost. */
   CONNECTION: 'CONNECTION',
+  /** The server's TLS certificate could not be verified (client side only). */
+  TLS: 'TLS',
   /** An operation took longer than its timeout. */
   TIMEOUT: 'TIMEOUT',
   /** A directory still holds entries, so it was not removed. */

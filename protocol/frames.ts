@@ -64,6 +64,8 @@ export interface OpenRequest {
   inplace: boolean;
   /** Flush data and directory entries to disk before each rename. */
   fsync: boolean;
+  /** Dry run: the session lists and hashes but never writes, creates or locks anything. */
+  dry: boolean;
 }
 export interface JoinRequest { t: 'join'; id: number; v: number; session: string; key: string }
 /** `seq` numbers the batches of one listing from 0; asking for the same `seq` again repeats it. */
@@ -179,6 +181,7 @@ const requestParsers: Record<Request['t'], RequestParser> = {
     exclude: patterns(f, 'open', 'exclude'),
     inplace: bool(f, 'open', 'inplace'),
     fsync: bool(f, 'open', 'fsync'),
+    dry: f.dry === undefined ? false : bool(f, 'open', 'dry'),
   }),
   join: (f) => ({
     t: 'join',

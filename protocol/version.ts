@@ -3,3 +3,6 @@ export const PROTOCOL_VERSION = 1;
 
 /** URL path of the WebSocket endpoint, below the server's optional base path. */
 export const ENDPOINT_PATH = '/v1/ws';
+
+/** Response header of the WebSocket upgrade: `<server version>; protocol=<protocol version>`. */
+export const SERVER_VERSION_HEADER = 'x-pareco-server';

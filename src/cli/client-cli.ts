@@ -3,9 +3,13 @@ import { HASHES, LIMITS, MODES, type HashName, type Mode } from '../../protocol/
 import { sync, SYNC_DEFAULTS } from '../client/sync.js';
 import type { SyncSummary } from '../client/sync-report.js';
 import { DEFAULT_HEARTBEAT } from '../transport/heartbeat.js';
+import type { Writable } from 'node:stream';
+import { PROTOCOL_VERSION } from '../../protocol/index.js';
+import { probeServer } from '../client/server-probe.js';
+import type { ProxySetting } from '../transport/proxy-for.js';
 import { VERSION } from '../version.js';
 import { ExitCode, exitCodeOfError, exitCodeOfSummary } from './exit-codes.js';
-import { collect, durationOption, integerOption, sizeOption } from './option-parsers.js';
+import { collect, durationOption, integerOption, rateOption, sizeOption } from './option-parsers.js';
 import { LOG_LEVELS, Reporter, type LogLevel } from './reporter.js';
 import { emptySummary } from '../client/sync-report.js';
 
@@ -24,14 +28,22 @@ interface ClientOptions {
   include?: string[];
   exclude?: string[];
   authToken?: string;
+  proxy?: string | false;
+  ca?: string;
+  insecure?: boolean;
   timeout: number;
   connectTimeout: number;
   heartbeat: number;
   retries: number;
   retryWait: number;
   fsync?: boolean;
+  dryRun?: boolean;
+  maxDelete?: number;
+  bwlimit?: number;
   logLevel: LogLevel;
   json?: boolean;
+  itemize?: boolean;
+  progress?: boolean;
 }
 
 /** Pareco's own camelCase spellings, accepted but not shown in --help. */
@@ -40,7 +52,7 @@ const hidden = (flags: string, description = '') => new Option(flags, descriptio
 function program(): Command {
   return new Command('pareco')
     .description('Copy or synchronise a directory with a pareco-server over parallel WebSocket connections.')
-    .version(VERSION, '-v, --version', 'print the version and exit')
+    .option('-v, --version', 'print the version and exit; with --server, the server\'s version too')
     .helpOption('-h, --help', 'show this help')
     .addOption(new Option('-m, --mode <mode>', 'upload (local → remote) or download (remote → local)').choices(MODES).makeOptionMandatory())
     .option('-s, --server <url>', 'server URL, http(s):// or ws(s):// with an optional path prefix (default: an embedded server on this machine)')
@@ -57,13 +69,23 @@ function program(): Command {
     .option('-i, --include <glob>', 'only transfer paths matching the glob (repeatable)', collect)
     .option('-e, --exclude <glob>', 'never transfer paths matching the glob (repeatable; beats --include)', collect)
     .addOption(new Option('-a, --auth-token <token>', 'bearer token for the server').env('PARECO_AUTH_TOKEN'))
+    .option('--proxy <url>', 'HTTP proxy to tunnel through with CONNECT, http://[user:password@]host:port (default: HTTPS_PROXY for wss://, HTTP_PROXY for ws://, minus NO_PROXY)')
+    .option('--no-proxy', 'connect directly, ignoring the proxy environment variables')
+    .option('--ca <file>', 'trust the CA certificates in this PEM file for wss:// (besides the public ones and NODE_EXTRA_CA_CERTS)')
+    .option('--insecure', "do not verify the server's TLS certificate (anyone on the path could read and change the data)")
     .addOption(new Option('-t, --timeout <duration>', 'a connection or request silent this long is dead (100ms, 3s, 4m, 2h)').argParser(durationOption(100)).default(SYNC_DEFAULTS.timeout, '60s'))
     .addOption(new Option('--connect-timeout <duration>', 'time allowed to connect').argParser(durationOption(1)).default(SYNC_DEFAULTS.connectTimeout, '10s'))
     .addOption(new Option('--heartbeat <duration>', 'ping every connection this often').argParser(durationOption(100)).default(DEFAULT_HEARTBEAT.interval, '15s'))
     .option('--retries <n>', 'reconnection attempts per connection, and new sessions after losing one', integerOption(0, 1000), SYNC_DEFAULTS.retries)
     .addOption(new Option('--retry-wait <duration>', 'first wait before reconnecting (doubles each attempt, with jitter)').argParser(durationOption(1)).default(SYNC_DEFAULTS.retryWait, '1s'))
+    .option('-N, --dry-run', 'show what would be transferred, updated and deleted; change nothing')
+    .option('--max-delete <n>', 'with --delete: delete nothing (exit 25) if more than n entries would go', integerOption(0, Number.MAX_SAFE_INTEGER))
+    .option('--bwlimit <rate>', 'limit file data to this many bytes per second over all connections (500K, 10M)', rateOption(1024))
     .option('--fsync', 'flush each file and its directory entry to disk before it is renamed into place')
     .addOption(new Option('--log-level <level>', 'output detail').choices(LOG_LEVELS).default('files'))
+    .option('--itemize', 'print one rsync-style line per changed entry (<f.st...... path) instead of the descriptive lines')
+    .option('--progress', 'show the live progress lines on stderr (default: when stderr is a terminal)')
+    .option('--no-progress', 'never show the progress lines')
     .option('--json', 'print one JSON object per line on stdout, ending with a summary')
     .addOption(hidden('--localDir <dir>'))
     .addOption(hidden('--remoteDir <dir>'))
@@ -82,6 +104,7 @@ export async function runClient(argv: string[], io = { stdout: process.stdout, s
   const command = program()
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: () => {}, outputError: () => {} });
+  if (argv.includes('-v') || argv.includes('--version')) return printVersions(argv, io);
   let options: ClientOptions;
   try {
     command.parse(argv, { from: 'user' });
@@ -95,7 +118,16 @@ export async function runClient(argv: string[], io = { stdout: process.stdout, s
     throw error;
   }
 
-  const reporter = new Reporter({ level: options.logLevel, json: options.json ?? false, ...io });
+  const reporter = new Reporter({
+    level: options.logLevel,
+    json: options.json ?? false,
+    progress: options.progress,
+    itemize: options.itemize ? options.mode : undefined,
+    ...io,
+  });
+  if (options.insecure && options.server !== undefined) {
+    reporter.logger.warn("--insecure: the server's TLS certificate is not checked; anyone on the path could read and change the data");
+  }
   // First Ctrl-C: stop scheduling, let in-flight requests finish, print the summary, exit 130.
   // A second one exits at once.
   const interrupt = new AbortController();
@@ -113,6 +145,7 @@ export async function runClient(argv: string[], io = { stdout: process.stdout, s
       remoteDir: options.remoteDir,
       ...(options.server === undefined ? {} : { server: options.server }),
       ...(options.authToken === undefined ? {} : { token: options.authToken }),
+      ...connectionOptions(options),
       connections: options.numConnections,
       chunk: options.chunk,
       ...(options.block === undefined ? {} : { block: options.block }),
@@ -128,6 +161,9 @@ export async function runClient(argv: string[], io = { stdout: process.stdout, s
       retries: options.retries,
       retryWait: options.retryWait,
       fsync: options.fsync ?? false,
+      dryRun: options.dryRun ?? false,
+      ...(options.maxDelete === undefined ? {} : { maxDelete: options.maxDelete }),
+      ...(options.bwlimit === undefined ? {} : { bwlimit: options.bwlimit }),
       signal: interrupt.signal,
       onEvent: (event) => reporter.event(event),
     });
@@ -142,4 +178,54 @@ export async function runClient(argv: string[], io = { stdout: process.stdout, s
   reporter.summary(summary);
   if (summary.aborted) reporter.logger.warn('interrupted: partial files are kept, and the next run resumes from them');
   return exitCodeOfSummary(summary);
+}
+
+/** Proxy and TLS settings shared by a sync and a version probe. */
+function connectionOptions(options: Pick<ClientOptions, 'proxy' | 'ca' | 'insecure'>): { proxy: ProxySetting; caFile?: string; insecure: boolean } {
+  return {
+    proxy: options.proxy === false ? { kind: 'none' } : options.proxy === undefined ? { kind: 'env' } : { kind: 'url', url: options.proxy },
+    ...(options.ca === undefined ? {} : { caFile: options.ca }),
+    insecure: options.insecure ?? false,
+  };
+}
+
+/**
+ * `pareco --version`: the client's version, and with --server the server's too (one
+ * connection, the way a sync makes it: token, proxy, TLS options apply; no session is opened).
+ */
+async function printVersions(argv: string[], io: { stdout: Writable; stderr: Writable }): Promise<number> {
+  io.stdout.write(`pareco ${VERSION} (protocol ${PROTOCOL_VERSION}, node ${process.version})\n`);
+  const command = new Command()
+    .option('-v, --version')
+    .option('-s, --server <url>')
+    .addOption(new Option('-a, --auth-token <token>').env('PARECO_AUTH_TOKEN'))
+    .option('--proxy <url>')
+    .option('--no-proxy')
+    .option('--ca <file>')
+    .option('--insecure')
+    .addOption(new Option('--connect-timeout <duration>').argParser(durationOption(1)).default(SYNC_DEFAULTS.connectTimeout))
+    .allowUnknownOption(true)
+    .allowExcessArguments(true)
+    .exitOverride()
+    .configureOutput({ writeOut: () => {}, writeErr: () => {}, outputError: () => {} });
+  let options: Pick<ClientOptions, 'server' | 'authToken' | 'proxy' | 'ca' | 'insecure' | 'connectTimeout'>;
+  try {
+    options = command.parse(argv, { from: 'user' }).opts();
+  } catch (error) {
+    io.stderr.write(`pareco: ${(error as Error).message.replace(/^error: /, '')}\n`);
+    return ExitCode.USAGE;
+  }
+  if (options.server === undefined) return ExitCode.OK;
+  try {
+    const server = await probeServer(options.server, {
+      ...(options.authToken === undefined ? {} : { token: options.authToken }),
+      ...connectionOptions(options),
+      connectTimeout: options.connectTimeout,
+    });
+    io.stdout.write(`server: pareco-server ${server.replace(/; protocol=/, ' (protocol ')}${server.includes('protocol=') ? ')' : ''} at ${options.server}\n`);
+    return ExitCode.OK;
+  } catch (error) {
+    io.stderr.write(`pareco: error: ${error instanceof Error ? error.message : String(error)}\n`);
+    return exitCodeOfError(error);
+  }
 }

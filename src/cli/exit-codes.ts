@@ -10,6 +10,8 @@ export const ExitCode = {
   PARTIAL: 23,
   /** Some source files vanished or changed during the transfer. */
   VANISHED: 24,
+  /** --max-delete stopped the deletions. */
+  DELETE_LIMIT: 25,
   /** Interrupted by Ctrl-C (SIGINT) or SIGTERM: 128 + SIGINT, as shells report it. */
   INTERRUPTED: 130,
 } as const;
@@ -18,6 +20,7 @@ export function exitCodeOfSummary(summary: SyncSummary): number {
   if (summary.aborted) return ExitCode.INTERRUPTED;
   if (summary.filesFailed > 0) return ExitCode.PARTIAL;
   if (summary.filesChanged > 0) return ExitCode.VANISHED;
+  if (summary.deletionsRefused > 0) return ExitCode.DELETE_LIMIT;
   return ExitCode.OK;
 }
 

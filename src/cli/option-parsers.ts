@@ -20,6 +20,14 @@ export const sizeOption = (min: number, max: number) =>
     return bytes;
   });
 
+/** A rate in bytes per second: a size, optionally followed by `/s` (10M, 500K/s). */
+export const rateOption = (min: number) =>
+  commanderParser((text) => {
+    const bytes = parseSize(text.replace(/\/s$/i, ''));
+    if (bytes < min) throw new Error(`must be at least ${min} bytes per second`);
+    return bytes;
+  });
+
 export const durationOption = (min = 1) =>
   commanderParser((text) => {
     const ms = parseDuration(text);

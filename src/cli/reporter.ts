@@ -1,8 +1,12 @@
 import { createConsola, type ConsolaInstance, type LogObject } from 'consola';
 import type { Writable } from 'node:stream';
 import { format } from 'node:util';
+import type { Mode } from '../../protocol/index.js';
 import type { SyncEvent, SyncSummary } from '../client/sync-report.js';
+import { colorEnabled, palette, type Palette } from './color.js';
+import { itemize } from './itemize.js';
 import { formatSize } from './parse-size.js';
+import { ProgressDisplay } from './progress.js';
 
 /** Pareco's log levels, from silent to chatty. */
 export const LOG_LEVELS = ['off', 'quiet', 'stats', 'files', 'chunks'] as const;
@@ -11,24 +15,74 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 // consola levels: 0 error, 1 warn, 2 log, 3 info, 4 debug.
 const CONSOLA_LEVEL: Record<LogLevel, number> = { off: -999, quiet: 1, stats: 2, files: 3, chunks: 4 };
 
+/** A stream the reporter writes to; a terminal says so, and how wide it is. */
+export type ReporterStream = Writable & { isTTY?: boolean; columns?: number };
+
 export interface ReporterOptions {
   level: LogLevel;
   json: boolean;
-  stdout: Writable;
-  stderr: Writable;
+  stdout: ReporterStream;
+  stderr: ReporterStream;
+  /**
+   * The live progress lines on stderr: true forces them on (except at log level off), false
+   * off, undefined (the default) shows them when stderr is a terminal, without --json, at log
+   * level stats or above.
+   */
+  progress?: boolean | undefined;
+  /** rsync-style change lines (--itemize) instead of the descriptive ones; the mode sets `<`/`>`. */
+  itemize?: Mode | undefined;
+  /** Where NO_COLOR, FORCE_COLOR and TERM are read (tests pass their own). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Events that --itemize prints as change lines. */
+const ITEMIZED = new Set<SyncEvent['type']>(['file', 'mkdir', 'symlink', 'delete']);
+
+/**
+ * A path or message as it may go to a terminal: control characters (a name may hold any byte
+ * but / and NUL, and a server chooses the names of a download) are shown as \#ooo, as rsync does.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\#${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+}
+
+/** Whether the progress display runs, by the rules of ReporterOptions.progress. */
+function progressEnabled(options: ReporterOptions, env: NodeJS.ProcessEnv): boolean {
+  if (options.progress === false || options.level === 'off') return false;
+  if (options.progress === true) return true;
+  return options.stderr.isTTY === true && env.TERM !== 'dumb' && !options.json && options.level !== 'quiet';
 }
 
 /**
  * Turns sync events into output: human lines through consola (warnings and errors on stderr),
- * or with --json one JSON object per line on stdout, with human lines moved to stderr.
+ * or with --json one JSON object per line on stdout, with human lines moved to stderr. On a
+ * terminal, a live progress display on stderr, and colour.
  */
 export class Reporter {
   readonly logger: ConsolaInstance;
   readonly #options: ReporterOptions;
+  readonly #progress: ProgressDisplay | undefined;
+  /** Colours for human lines on stdout (never in --json mode: stdout is NDJSON) and stderr. */
+  readonly #outColors: Palette;
+  readonly #errColors: Palette;
 
   constructor(options: ReporterOptions) {
     this.#options = options;
+    const env = options.env ?? process.env;
     const out = options.json ? options.stderr : options.stdout;
+    this.#outColors = palette(colorEnabled(out, env));
+    this.#errColors = palette(colorEnabled(options.stderr, env));
+    const progress = progressEnabled(options, env) ? new ProgressDisplay({ stream: options.stderr }) : undefined;
+    this.#progress = progress;
+    const red = this.#errColors.red;
+    const yellow = this.#errColors.yellow;
+    // Lines on stderr share the progress lines' stream; lines on stdout only matter when stdout
+    // is the same terminal (redirected to a file, they must not cost a redraw each).
+    const write = (stream: ReporterStream, text: string) => {
+      if (progress !== undefined && (stream === options.stderr || stream.isTTY === true)) progress.around(() => stream.write(text));
+      else stream.write(text);
+    };
     this.logger = createConsola({
       // In JSON mode the events already say everything: human lines keep only problems.
       level: options.json ? Math.min(CONSOLA_LEVEL[options.level], 1) : CONSOLA_LEVEL[options.level],
@@ -36,9 +90,9 @@ export class Reporter {
         {
           log: (entry: LogObject) => {
             const text = format(...entry.args);
-            if (entry.level <= 0) options.stderr.write(`pareco: error: ${text}\n`);
-            else if (entry.level === 1) options.stderr.write(`pareco: warning: ${text}\n`);
-            else out.write(`${text}\n`);
+            if (entry.level <= 0) write(options.stderr, `${red('pareco: error:')} ${text}\n`);
+            else if (entry.level === 1) write(options.stderr, `${yellow('pareco: warning:')} ${text}\n`);
+            else write(out, `${text}\n`);
           },
         },
       ],
@@ -46,46 +100,55 @@ export class Reporter {
   }
 
   event(event: SyncEvent): void {
+    // First, so that the lines logged below are redrawn under with the new counts.
+    this.#progress?.event(event);
     if (this.#options.json) {
       if (event.type !== 'chunk' || this.#options.level === 'chunks') this.#json(event);
       return;
     }
     const log = this.logger;
+    if (this.#options.itemize !== undefined && ITEMIZED.has(event.type)) {
+      const line = itemize(event, this.#options.itemize);
+      if (line !== undefined) log.info(printable(line));
+      return;
+    }
     switch (event.type) {
       case 'connected':
-        log.debug(`connected: session ${event.session}, ${event.lanes} connections, server pareco ${event.server}`);
+        log.info(`connected to pareco-server ${event.server}: session ${event.session}, ${event.lanes} connections`);
         break;
       case 'file':
-        if (event.action === 'new') log.info(`new       ${event.path} (${formatSize(event.size)})`);
-        else if (event.action === 'update') log.info(`updated   ${event.path} (${formatSize(event.bytesSent)} of ${formatSize(event.size)} sent)`);
-        else if (event.action === 'metadata') log.info(`metadata  ${event.path}`);
-        else log.debug(`uptodate  ${event.path}`);
+        if (event.action === 'new') log.info(`new       ${printable(event.path)} (${formatSize(event.size)})`);
+        else if (event.action === 'update') log.info(`updated   ${printable(event.path)} (${formatSize(event.bytesSent)} of ${formatSize(event.size)} sent)`);
+        else if (event.action === 'metadata') log.info(`metadata  ${printable(event.path)}`);
+        else log.debug(this.#outColors.dim(`uptodate  ${printable(event.path)}`));
         break;
       case 'chunk':
-        log.debug(`chunk     ${event.path} @${event.offset} (${formatSize(event.length)})`);
+        log.debug(`chunk     ${printable(event.path)} @${event.offset} (${formatSize(event.length)})`);
         break;
       case 'mkdir':
-        log.info(`mkdir     ${event.path}/`);
+        log.info(`mkdir     ${printable(event.path)}/`);
         break;
       case 'symlink':
-        log.info(`symlink   ${event.path} -> ${event.target}`);
+        log.info(`symlink   ${printable(event.path)} -> ${printable(event.target)}`);
         break;
       case 'delete':
-        log.info(`deleted   ${event.path}${event.kind === 'dir' ? '/' : ''}`);
+        log.info(`deleted   ${printable(event.path)}${event.kind === 'dir' ? '/' : ''}`);
         break;
       case 'reconnected':
         log.info('reconnected');
         break;
       case 'warning':
-        log.warn(event.message);
+        log.warn(printable(event.message));
         break;
       case 'error':
-        log.error(event.message);
+        log.error(printable(event.message));
         break;
     }
   }
 
   summary(summary: SyncSummary): void {
+    // The summary says all the progress lines said: they go, and the screen ends as in a log.
+    this.#progress?.stop();
     if (this.#options.json) {
       this.#json({ type: 'summary', ...summary });
       return;
@@ -99,7 +162,8 @@ export class Reporter {
           (summary.dirsDeleted > 0 ? ` (+${summary.dirsDeleted} directories)` : '') +
           (summary.filesFailed > 0 ? `, ${summary.filesFailed} failed` : '') +
           (summary.filesChanged > 0 ? `, ${summary.filesChanged} changed during transfer` : '') +
-          (summary.aborted ? ' (interrupted)' : ''),
+          (summary.aborted ? ' (interrupted)' : '') +
+          (summary.dryRun ? ' (dry run: nothing was changed)' : ''),
         `bytes: ${formatSize(summary.bytesTotal)} total, ${formatSize(summary.bytesTransferred)} transferred, ${formatSize(summary.bytesSkipped)} skipped`,
         `time: ${seconds.toFixed(2)}s, speed ${rate(summary.bytesTransferred)}, effective ${rate(summary.bytesTotal)}`,
       ].join('\n'),
@@ -108,8 +172,9 @@ export class Reporter {
 
   /** A fatal error: one line (the stack too at --log-level chunks or with DEBUG set). */
   fatal(error: unknown): void {
+    this.#progress?.stop();
     const message = error instanceof Error ? error.message : String(error);
-    if (this.#options.level !== 'off') this.#options.stderr.write(`pareco: error: ${message}\n`);
+    if (this.#options.level !== 'off') this.#options.stderr.write(`${this.#errColors.red('pareco: error:')} ${message}\n`);
     if ((this.#options.level === 'chunks' || process.env.DEBUG) && error instanceof Error && error.stack) {
       this.#options.stderr.write(`${error.stack}\n`);
     }

@@ -2,8 +2,9 @@ import { ErrorCode, LIMITS, ParecoError, type Entry } from '../../protocol/index
 import type { DigestList, Tree } from '../fs/tree.js';
 import type { RangeDigest } from '../digest/range-digest.js';
 import type { ByteWindow } from './byte-window.js';
+import type { RateLimit } from './rate-limit.js';
 import { forEachLimited } from './bounded-parallel.js';
-import type { SyncEvent, SyncSummary } from './sync-report.js';
+import type { FileAction, SyncEvent, SyncSummary } from './sync-report.js';
 
 export interface TransferContext {
   source: Tree;
@@ -12,6 +13,10 @@ export interface TransferContext {
   range: RangeDigest;
   skipDigest: boolean;
   window: ByteWindow;
+  /** Count what would be sent instead of reading and sending it. */
+  dryRun: boolean;
+  /** --bwlimit, shared by all lanes. */
+  rate?: RateLimit;
   summary: SyncSummary;
   emit: (event: SyncEvent) => void;
   signal?: AbortSignal;
@@ -50,7 +55,7 @@ export async function transferFile(ctx: TransferContext, src: Entry, dst: Entry 
   if (dst?.kind === 'f' || hasPartial) {
     if (dst?.kind === 'f' && ctx.skipDigest && dst.size === src.size && sameMtime(dst.mtime, src.mtime)) {
       if (dst.mode !== src.mode) await ctx.dest.setMeta(src.path, meta);
-      skipped(ctx, src, dst.mode !== src.mode, count);
+      skipped(ctx, src, dst, dst.mode !== src.mode, count);
       return;
     }
     const [theirs, ours] = await Promise.all([
@@ -63,7 +68,7 @@ export async function transferFile(ctx: TransferContext, src: Entry, dst: Entry 
     if (dst?.kind === 'f' && send.length === 0 && ours.size === src.size && !ours.partial) {
       const metaDiffers = dst.mode !== src.mode || !sameMtime(dst.mtime, src.mtime);
       if (metaDiffers) await ctx.dest.setMeta(src.path, meta);
-      skipped(ctx, src, metaDiffers, count);
+      skipped(ctx, src, dst, metaDiffers, count);
       return;
     }
   } else if (src.size <= chunk) {
@@ -80,6 +85,13 @@ export async function transferFile(ctx: TransferContext, src: Entry, dst: Entry 
   const tasks: Promise<void>[] = [];
 
   const sendRun = async (run: Run) => {
+    if (ctx.dryRun) {
+      bytesSent += run.length;
+      summary.bytesTransferred += run.length;
+      ctx.emit({ type: 'chunk', path: src.path, offset: run.offset, length: run.length });
+      return;
+    }
+    await ctx.rate?.take(run.length, ctx.signal);
     const got = await fromSource(src.path, ctx.source.read(src.path, run.offset, run.length));
     if (
       got.data.length !== run.length ||
@@ -133,7 +145,7 @@ export async function transferFile(ctx: TransferContext, src: Entry, dst: Entry 
   summary.filesTransferred++;
   summary.chunksSkipped += count - send.length;
   summary.bytesSkipped += Math.max(0, src.size - bytesSent);
-  ctx.emit({ type: 'file', path: src.path, action: dst?.kind === 'f' ? 'update' : 'new', size: src.size, bytesSent });
+  ctx.emit(fileEvent(src, dst, dst?.kind === 'f' ? 'update' : 'new', bytesSent));
   if (changed) throw changedError(src.path);
 }
 
@@ -163,6 +175,14 @@ async function differingRuns(ctx: TransferContext, path: string, index: number, 
 
 /** A new file that fits in one chunk: read it and send it whole in one request. */
 async function putSmallFile(ctx: TransferContext, src: Entry): Promise<void> {
+  if (ctx.dryRun) {
+    ctx.summary.bytesTransferred += src.size;
+    ctx.summary.filesTransferred++;
+    if (src.size > 0) ctx.summary.chunksTransferred++;
+    ctx.emit(fileEvent(src, undefined, 'new', src.size));
+    return;
+  }
+  await ctx.rate?.take(src.size, ctx.signal);
   await ctx.window.acquire(src.size);
   let changed: boolean;
   try {
@@ -179,7 +199,7 @@ async function putSmallFile(ctx: TransferContext, src: Entry): Promise<void> {
       ctx.summary.chunksTransferred++;
       ctx.emit({ type: 'chunk', path: src.path, offset: 0, length: got.data.length });
     }
-    ctx.emit({ type: 'file', path: src.path, action: 'new', size: src.size, bytesSent: got.data.length });
+    ctx.emit(fileEvent(src, undefined, 'new', got.data.length));
   } finally {
     ctx.window.release(src.size);
   }
@@ -190,11 +210,25 @@ function changedError(path: string): ParecoError {
   return new ParecoError(ErrorCode.SOURCE_CHANGED, `${path}: file changed while it was being copied`);
 }
 
-function skipped(ctx: TransferContext, src: Entry, metadataFixed: boolean, count: number): void {
+/** The event for a file brought up to date, with what it was before (for --itemize). */
+function fileEvent(src: Entry, dst: Entry | undefined, action: FileAction, bytesSent: number): SyncEvent {
+  return {
+    type: 'file',
+    path: src.path,
+    action,
+    size: src.size,
+    bytesSent,
+    mtime: src.mtime,
+    mode: src.mode,
+    ...(dst?.kind === 'f' ? { before: { size: dst.size, mtime: dst.mtime, mode: dst.mode } } : {}),
+  };
+}
+
+function skipped(ctx: TransferContext, src: Entry, dst: Entry, metadataFixed: boolean, count: number): void {
   ctx.summary.filesSkipped++;
   ctx.summary.bytesSkipped += src.size;
   ctx.summary.chunksSkipped += count;
-  ctx.emit({ type: 'file', path: src.path, action: metadataFixed ? 'metadata' : 'uptodate', size: src.size, bytesSent: 0 });
+  ctx.emit(fileEvent(src, dst, metadataFixed ? 'metadata' : 'uptodate', 0));
 }
 
 /** All digests of the first `count` chunks, asked in batches that run in parallel. */

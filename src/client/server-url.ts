@@ -26,3 +26,13 @@ export function toWebSocketUrl(server: string): string {
   url.hash = '';
   return url.toString();
 }
+
+/**
+ * The lane URL with its route key (`?route=`): the same on every lane of one sync, ignored by
+ * the server, and what a proxy in front of several servers hashes on (see deploy/nginx.conf).
+ */
+export function withRoute(laneUrl: string, route: string): string {
+  const url = new URL(laneUrl);
+  url.searchParams.set('route', route);
+  return url.toString();
+}

@@ -1,9 +1,22 @@
+export type FileAction = 'new' | 'update' | 'metadata' | 'uptodate';
+
 /** What a sync tells its caller as it goes: the CLI turns these into log lines or NDJSON. */
 export type SyncEvent =
   | { type: 'connected'; session: string; server: string; lanes: number }
   /** Once both trees are listed: the regular files to bring up to date and their total size. */
   | { type: 'plan'; files: number; bytes: number }
-  | { type: 'file'; path: string; action: 'new' | 'update' | 'metadata' | 'uptodate'; size: number; bytesSent: number }
+  | {
+      type: 'file';
+      path: string;
+      action: FileAction;
+      size: number;
+      bytesSent: number;
+      /** The source's mtime (ms) and permission bits, now also the destination's. */
+      mtime: number;
+      mode: number;
+      /** The destination file as it was, when there was one. */
+      before?: { size: number; mtime: number; mode: number };
+    }
   | { type: 'chunk'; path: string; offset: number; length: number }
   | { type: 'mkdir'; path: string }
   | { type: 'symlink'; path: string; target: string }
@@ -28,6 +41,10 @@ export interface SyncSummary {
   filesFailed: number;
   /** Source files that vanished or changed while being read (exit 24). */
   filesChanged: number;
+  /** A dry run: the counts say what a real run would have done; nothing was changed. */
+  dryRun: boolean;
+  /** Entries not deleted because there were more than --max-delete (exit 25). */
+  deletionsRefused: number;
   /** True when the sync was interrupted (Ctrl-C): the counts say how far it got. */
   aborted: boolean;
   /** Requests sent again because their connection dropped. */
@@ -52,6 +69,8 @@ export function emptySummary(): SyncSummary {
     chunksSkipped: 0,
     filesFailed: 0,
     filesChanged: 0,
+    dryRun: false,
+    deletionsRefused: 0,
     aborted: false,
     retriedRequests: 0,
     sessionRestarts: 0,

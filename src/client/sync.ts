@@ -9,14 +9,19 @@ import { LocalTree } from '../fs/local-tree.js';
 import { prepareTreeRoot } from '../fs/tree-root.js';
 import type { Tree } from '../fs/tree.js';
 import { startServer, type RunningServer } from '../server/server.js';
+import { stat } from 'node:fs/promises';
 import { DEFAULT_HEARTBEAT } from '../transport/heartbeat.js';
+import { proxyFor, type ProxySetting } from '../transport/proxy-for.js';
+import { tlsTrust } from '../transport/tls-trust.js';
 import { forEachLimited } from './bounded-parallel.js';
 import { ByteWindow } from './byte-window.js';
+import { DryRunTree } from './dry-run-tree.js';
+import { RateLimit } from './rate-limit.js';
 import { sameMtime, transferFile, type TransferContext } from './file-transfer.js';
 import { LanePool, type PoolOptions } from './lane-pool.js';
 import { RemoteTree } from './remote-tree.js';
 import { emptySummary, type SyncEvent, type SyncSummary } from './sync-report.js';
-import { toWebSocketUrl } from './server-url.js';
+import { toWebSocketUrl, withRoute } from './server-url.js';
 
 export interface SyncOptions {
   mode: Mode;
@@ -25,6 +30,12 @@ export interface SyncOptions {
   /** Server URL (http, https, ws or wss). Without one, an embedded server on loopback is used. */
   server?: string;
   token?: string;
+  /** HTTP proxy for the lanes: from the environment (default), none, or this URL. */
+  proxy?: ProxySetting;
+  /** PEM file with a CA to trust for wss:// besides the public ones. */
+  caFile?: string;
+  /** Do not verify the server's TLS certificate. */
+  insecure?: boolean;
   /** Number of WebSocket connections (lanes). */
   connections?: number;
   /** Chunk size in bytes. */
@@ -51,6 +62,12 @@ export interface SyncOptions {
   retryWait?: number;
   /** Flush file data and directory entries to disk before each rename. */
   fsync?: boolean;
+  /** Compare and report, but change nothing on either side. */
+  dryRun?: boolean;
+  /** With deleteUnexpected: delete nothing when more than this many entries would go. */
+  maxDelete?: number;
+  /** Bytes per second of file data, all lanes together. */
+  bwlimit?: number;
   /** Aborting stops the sync: in-flight requests finish, nothing new starts, the summary says so. */
   signal?: AbortSignal;
   onEvent?: (event: SyncEvent) => void;
@@ -74,6 +91,7 @@ const FATAL = new Set<string>([
   ErrorCode.ABORTED,
   ErrorCode.PROTOCOL,
   ErrorCode.AUTH,
+  ErrorCode.TLS,
   ErrorCode.VERSION,
   ErrorCode.SESSION_NOT_FOUND,
   ErrorCode.SESSION_EXPIRED,
@@ -108,18 +126,25 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
   const exclude = options.exclude ?? [];
   const filter = new PathFilter(include, exclude);
   const upload = options.mode === 'upload';
+  const dryRun = options.dryRun ?? false;
 
-  const localRoot = await prepareTreeRoot(resolve(options.localDir), `local directory ${options.localDir}`, { create: !upload });
-  const local = new LocalTree({
-    root: localRoot,
-    role: upload ? 'source' : 'destination',
-    chunk,
-    block,
-    digest: await loadDigest(hash),
-    filter,
-    inplace: options.inplace ?? false,
-    fsync: options.fsync ?? false,
-  });
+  // A dry-run download into a directory that does not exist yet compares against nothing.
+  const localPath = resolve(options.localDir);
+  const local =
+    dryRun && !upload && !(await exists(localPath))
+      ? undefined
+      : new LocalTree({
+          root: await prepareTreeRoot(localPath, `local directory ${options.localDir}`, { create: !upload && !dryRun }),
+          role: upload ? 'source' : 'destination',
+          chunk,
+          block,
+          digest: await loadDigest(hash),
+          filter,
+          inplace: options.inplace ?? false,
+          fsync: options.fsync ?? false,
+          dryRun,
+        });
+  const rate = options.bwlimit === undefined ? undefined : new RateLimit(options.bwlimit);
 
   let embedded: RunningServer | undefined;
   const signal = options.signal;
@@ -128,17 +153,23 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
   try {
     let url: string;
     let token = options.token;
+    let proxy: URL | undefined;
     if (options.server === undefined) {
       token = randomBytes(16).toString('hex');
       embedded = await startServer({ host: '127.0.0.1', port: 0, token });
       url = embedded.url;
     } else {
-      url = toWebSocketUrl(options.server);
+      // Every lane of this sync carries the same route key, so that a load balancer in front
+      // of several servers can send them all to the process that holds the session.
+      url = withRoute(toWebSocketUrl(options.server), randomBytes(12).toString('base64url'));
+      proxy = proxyFor(new URL(url), options.proxy ?? { kind: 'env' });
     }
     const timeout = options.timeout ?? SYNC_DEFAULTS.timeout;
     const poolOptions: PoolOptions = {
       ...(token === undefined ? {} : { token }),
       connectTimeout: options.connectTimeout ?? SYNC_DEFAULTS.connectTimeout,
+      ...(proxy === undefined ? {} : { proxy }),
+      tls: tlsTrust({ ...(options.caFile === undefined ? {} : { caFile: options.caFile }), insecure: options.insecure ?? false }),
       heartbeat: { interval: Math.min(options.heartbeat ?? DEFAULT_HEARTBEAT.interval, timeout / 2), timeout },
       limits: { maxData: chunk },
       retries,
@@ -161,6 +192,7 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
       exclude,
       inplace: options.inplace ?? false,
       fsync: options.fsync ?? false,
+      dry: dryRun,
     };
 
     // A session that is gone (the server restarted, or it expired during a long outage) is
@@ -170,10 +202,12 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
       const summary = emptySummary();
       summary.sessionRestarts = restarts;
       try {
-        pool = await LanePool.open(url, connections, openRequest, poolOptions);
-        emit({ type: 'connected', session: pool.session.id, server: pool.session.server, lanes: pool.size });
-        const remote = new RemoteTree(pool);
-        const [source, dest] = upload ? [local, remote] : [remote, local];
+        pool = await openPool(url, connections, openRequest, poolOptions);
+        if (pool !== undefined) emit({ type: 'connected', session: pool.session.id, server: pool.session.server, lanes: pool.size });
+        const remote = pool === undefined ? undefined : new RemoteTree(pool);
+        const [source, realDest] = upload ? [local!, remote] : [remote!, local];
+        const dest = dryRun ? new DryRunTree(realDest) : realDest!;
+        summary.dryRun = dryRun;
         await runSync(
           {
             source,
@@ -182,15 +216,17 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
             range: new RangeDigest(await loadDigest(hash), block),
             skipDigest: options.skipDigest ?? false,
             window: new ByteWindow(windowSize(connections, chunk)),
+            dryRun,
+            ...(rate === undefined ? {} : { rate }),
             summary,
             emit,
             ...(signal === undefined ? {} : { signal }),
           },
           filter,
-          options.deleteUnexpected ?? false,
+          { enabled: options.deleteUnexpected ?? false, ...(options.maxDelete === undefined ? {} : { max: options.maxDelete }) },
           connections,
         );
-        summary.retriedRequests = pool.retriedRequests;
+        summary.retriedRequests = pool?.retriedRequests ?? 0;
       } catch (error) {
         if (signal?.aborted) {
           summary.aborted = true;
@@ -213,8 +249,29 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
       return summary;
     }
   } finally {
-    await local.close();
+    await local?.close();
     await embedded?.close();
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Opens the lanes. In a dry-run upload to a remote directory that does not exist yet there is
+ * nothing to compare against, and no session is needed (undefined).
+ */
+async function openPool(url: string, connections: number, open: Parameters<typeof LanePool.open>[2], options: PoolOptions): Promise<LanePool | undefined> {
+  try {
+    return await LanePool.open(url, connections, open, options);
+  } catch (error) {
+    const missing = error instanceof ParecoError && error.code === ErrorCode.NOT_FOUND && / does not exist$/.test(error.message);
+    if (open.dry && open.mode === 'upload' && missing) return undefined;
+    throw error;
   }
 }
 
@@ -248,7 +305,7 @@ async function manifest(tree: Tree): Promise<Manifest> {
   return { entries, partials };
 }
 
-async function runSync(ctx: TransferContext, filter: PathFilter, deleteUnexpected: boolean, connections: number): Promise<void> {
+async function runSync(ctx: TransferContext, filter: PathFilter, deletion: { enabled: boolean; max?: number }, connections: number): Promise<void> {
   const { source, dest, summary, emit } = ctx;
   const [{ entries: src }, { entries: dst, partials }] = await Promise.all([manifest(source), manifest(dest)]);
   /** Directories whose contents changed: their mtime is restored at the end. */
@@ -333,11 +390,18 @@ async function runSync(ctx: TransferContext, filter: PathFilter, deleteUnexpecte
   );
 
   // 3. Deletions, deepest first, only of entries the filters select, only if nothing failed.
-  if (deleteUnexpected) {
+  if (deletion.enabled) {
+    const unexpected = [...dst.values()].filter((e) => !src.has(e.path) && filter.selected(e.path));
     if (summary.filesFailed > 0) {
       emit({ type: 'warning', code: 'DELETE_SKIPPED', message: 'not deleting anything because some files failed' });
+    } else if (deletion.max !== undefined && unexpected.length > deletion.max) {
+      summary.deletionsRefused = unexpected.length;
+      emit({
+        type: 'warning',
+        code: 'DELETE_LIMIT',
+        message: `not deleting anything: ${unexpected.length} entries would be deleted, more than --max-delete ${deletion.max}`,
+      });
     } else {
-      const unexpected = [...dst.values()].filter((e) => !src.has(e.path) && filter.selected(e.path));
       for (const level of groupByDepth(unexpected, 'descending')) {
         await forEachLimited(level, parallel, (entry) =>
           guarded(entry.path, async () => {

@@ -25,6 +25,8 @@ export interface LocalTreeOptions {
   inplace?: boolean;
   /** Flush data and directory entries before each rename. */
   fsync?: boolean;
+  /** A destination in a dry run: listed and hashed as one, but every change is refused. */
+  dryRun?: boolean;
   /** Entries per listing batch. */
   listBatch?: number;
 }
@@ -240,6 +242,7 @@ export class LocalTree implements Tree {
     if (this.#options.role !== 'destination') {
       return Promise.reject(new ParecoError(ErrorCode.FORBIDDEN, `${path}: this side is the source and is never written`));
     }
+    if (this.#options.dryRun) return Promise.reject(new ParecoError(ErrorCode.FORBIDDEN, `${path}: a dry run writes nothing`));
     if (path === '') return Promise.reject(new ParecoError(ErrorCode.BAD_PATH, 'the root itself cannot be changed'));
     return this.#guard(path, action);
   }

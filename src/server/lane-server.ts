@@ -120,14 +120,16 @@ export function serveLane(ws: WebSocket, context: LaneContext): void {
       const opened = await context.registry.open(request, ws);
       if (ws.readyState !== ws.OPEN) opened.lanes.delete(ws);
       session = opened;
+      opened.client = context.peer;
       limits = { maxData: opened.chunk };
-      context.log(`session ${opened.id} opened by ${context.peer}: ${opened.mode} ${opened.root}`);
+      context.log(`session ${opened.id} opened by ${context.peer}: ${opened.mode}${opened.dry ? ' (dry run)' : ''} ${opened.root}`);
       send({ t: 'opened', id: request.id, session: opened.id, key: opened.key, server: VERSION });
       return;
     }
     const joined = context.registry.join(request.session, request.key);
     if (ws.readyState === ws.OPEN) joined.lanes.add(ws);
     session = joined;
+    context.log(`session ${joined.id} joined by ${context.peer} (${joined.lanes.size} connections)`);
     limits = { maxData: joined.chunk };
     send({ t: 'ok', id: request.id });
   }

@@ -2,7 +2,8 @@ import { createServer as createHttpServer, type IncomingMessage, type Server as 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { ENDPOINT_PATH, LIMITS } from '../../protocol/index.js';
+import { ENDPOINT_PATH, LIMITS, PROTOCOL_VERSION, SERVER_VERSION_HEADER } from '../../protocol/index.js';
+import { VERSION } from '../version.js';
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from '../transport/heartbeat.js';
 import { realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -72,6 +73,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     // Per-session limits are enforced when frames are parsed; this only bounds one message.
     maxPayload: LIMITS.maxChunk + 16 * 1024 * 1024,
   });
+  // The upgrade answer names the server (only an authorised client gets this far): `pareco
+  // --version --server URL` shows it without opening a session.
+  wss.on('headers', (headers) => headers.push(`${SERVER_VERSION_HEADER}: ${VERSION}; protocol=${PROTOCOL_VERSION}`));
   const http: HttpServer = createHttpServer((req, res) => {
     res.writeHead(req.url === endpoint ? 426 : 404, { 'content-type': 'text/plain' });
     res.end(req.url === endpoint ? 'WebSocket upgrade required\n' : 'not found\n');
@@ -89,7 +93,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       return;
     }
     failures.forgive(address);
-    const peer = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+    // Behind a reverse proxy the socket peer is the proxy; the client is what it forwarded for.
+    const forwarded = req.headers['x-forwarded-for'];
+    const direct = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+    const peer = typeof forwarded === 'string' && forwarded !== '' ? `${forwarded.split(',').at(-1)!.trim()} (via ${direct})` : direct;
     wss.handleUpgrade(req, socket, head, (ws) => serveLane(ws, { registry: sessions, heartbeat, peer, log }));
   });
 

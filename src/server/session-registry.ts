@@ -51,7 +51,7 @@ export class SessionRegistry {
   }
 
   async open(request: OpenRequest, lane: WebSocket): Promise<Session> {
-    if (this.#options.readOnly && request.mode === 'upload') {
+    if (this.#options.readOnly && request.mode === 'upload' && !request.dry) {
       throw new ParecoError(ErrorCode.FORBIDDEN, 'this server is read-only: only downloads are allowed');
     }
     const maxSessions = this.#options.maxSessions ?? REGISTRY_DEFAULTS.maxSessions;
@@ -70,8 +70,9 @@ export class SessionRegistry {
       filter: new PathFilter(request.include, request.exclude),
       inplace: request.inplace,
       fsync: request.fsync,
+      dryRun: request.dry,
     });
-    const session = new Session({ id: sessionId(), key: nanoid(32), mode: request.mode, root, tree, chunk: request.chunk });
+    const session = new Session({ id: sessionId(), key: nanoid(32), mode: request.mode, dry: request.dry, root, tree, chunk: request.chunk });
     // Check and register without an await in between, so two opens cannot both win a lock.
     const replaced = session.writes ? this.#lockedBy(root) : [];
     session.lanes.add(lane);
@@ -113,7 +114,7 @@ export class SessionRegistry {
     if (why !== 'closed') this.#rememberExpired(session.id);
     const seconds = ((Date.now() - session.startedAt) / 1000).toFixed(1);
     this.#options.log(
-      `session ${session.id} ${why}: ${session.mode} ${session.root}, ${session.bytesReceived} bytes in, ${session.bytesSent} bytes out, ${seconds}s`,
+      `session ${session.id} ${why}: ${session.mode} ${session.root} for ${session.client}, ${session.bytesReceived} bytes in, ${session.bytesSent} bytes out, ${seconds}s`,
     );
     await session.end(why === 'closed' ? 1000 : 1001, `session ${why}`);
   }
@@ -125,7 +126,7 @@ export class SessionRegistry {
 
   #prepareRoot(request: OpenRequest, wanted: string): Promise<string> {
     return prepareTreeRoot(wanted, `remote directory ${request.dir}`, {
-      create: request.mode === 'upload',
+      create: request.mode === 'upload' && !request.dry,
       check: (real) => this.#checkRoots(request.dir, real), // again: a symlink may have been swapped in
     });
   }

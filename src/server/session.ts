@@ -10,6 +10,8 @@ export class Session {
   readonly id: string;
   readonly key: string;
   readonly mode: Mode;
+  /** A dry run: never writes, so it takes no lock. */
+  readonly dry: boolean;
   /** Real path of the session's root. */
   readonly root: string;
   readonly tree: LocalTree;
@@ -19,6 +21,8 @@ export class Session {
   lastActive = Date.now();
   bytesReceived = 0;
   bytesSent = 0;
+  /** Address of the client that opened it, for the log. */
+  client = '?';
   #listing: AsyncIterator<Entry[]> | undefined;
   /** The batch after the last one sent, read ahead while the client digests what it got. */
   #ahead: Promise<IteratorResult<Entry[]>> | undefined;
@@ -26,10 +30,11 @@ export class Session {
   /** The last batch sent, kept to answer a retried request (its lane dropped). */
   #lastBatch: { seq: number; entries: Entry[]; done: boolean } | undefined;
 
-  constructor(init: { id: string; key: string; mode: Mode; root: string; tree: LocalTree; chunk: number }) {
+  constructor(init: { id: string; key: string; mode: Mode; dry?: boolean; root: string; tree: LocalTree; chunk: number }) {
     this.id = init.id;
     this.key = init.key;
     this.mode = init.mode;
+    this.dry = init.dry ?? false;
     this.root = init.root;
     this.tree = init.tree;
     this.chunk = init.chunk;
@@ -37,7 +42,7 @@ export class Session {
 
   /** True when the session writes into its root (an upload). */
   get writes(): boolean {
-    return this.mode === 'upload';
+    return this.mode === 'upload' && !this.dry;
   }
 
   touch(): void {

@@ -1,4 +1,5 @@
-import type { Agent } from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import { HttpsProxyAgent } from 'https-proxy-agent';
 import WebSocket from 'ws';
 import {
   encodeMessages,
@@ -9,8 +10,11 @@ import {
   type DecodeLimits,
   type Request,
   type Response,
+  SERVER_VERSION_HEADER,
 } from '../../protocol/index.js';
 import { startHeartbeat, type HeartbeatOptions } from './heartbeat.js';
+import { redactProxy } from './proxy-for.js';
+import type { TlsTrust } from './tls-trust.js';
 
 /** A request as the caller writes it: the lane assigns the id. */
 export type RequestBody = Request extends infer R ? (R extends Request ? Omit<R, 'id'> : never) : never;
@@ -22,7 +26,10 @@ export interface ConnectOptions {
   connectTimeout: number;
   heartbeat: HeartbeatOptions;
   limits: DecodeLimits;
-  agent?: Agent;
+  /** HTTP proxy to tunnel through with CONNECT (see proxyFor). */
+  proxy?: URL;
+  /** Certificate checks for wss:// (default: Node's trust store, verified). */
+  tls?: TlsTrust;
 }
 
 interface Pending {
@@ -48,9 +55,12 @@ export class ClientLane {
   #closeListeners: ((error: ParecoError) => void)[] = [];
   /** Payload bytes of requests sent and not yet answered: the scheduler balances lanes on it. */
   inFlightBytes = 0;
+  /** What the server said it is in the upgrade answer (`0.2.0; protocol=1`), if it did. */
+  readonly serverVersion: string | undefined;
 
-  private constructor(ws: WebSocket, options: ConnectOptions) {
+  private constructor(ws: WebSocket, options: ConnectOptions, serverVersion: string | undefined) {
     this.#ws = ws;
+    this.serverVersion = serverVersion;
     this.#limits = options.limits;
     this.#decoder = new MessageDecoder(() => options.limits.maxData);
     ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
@@ -84,6 +94,11 @@ export class ClientLane {
     return new Promise((resolve, reject) => {
       const headers: Record<string, string> = {};
       if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+      const proxy = options.proxy;
+      // One agent per connection, so that the CONNECT answer belongs to this lane.
+      const agent = proxy === undefined ? undefined : new HttpsProxyAgent(proxy, { keepAlive: false });
+      let proxyStatus: number | undefined;
+      agent?.on('proxyConnect', (connect: { statusCode: number }) => (proxyStatus = connect.statusCode));
       const ws = new WebSocket(url, {
         headers,
         perMessageDeflate: false,
@@ -93,8 +108,11 @@ export class ClientLane {
         // a per-byte XOR and a copy, so send a zero mask (still a valid frame).
         generateMask: (mask) => mask.fill(0),
         followRedirects: false,
-        ...(options.agent === undefined ? {} : { agent: options.agent }),
+        ...(agent === undefined ? {} : { agent }),
+        ...(options.tls?.ca === undefined ? {} : { ca: options.tls.ca }),
+        rejectUnauthorized: options.tls?.rejectUnauthorized ?? true,
       });
+      const via = proxy === undefined ? '' : ` via proxy ${redactProxy(proxy)}`;
       let settled = false;
       const fail = (error: ParecoError) => {
         if (settled) return;
@@ -102,30 +120,51 @@ export class ClientLane {
         ws.terminate();
         reject(error);
       };
-      ws.once('unexpected-response', (_req, res) => {
+      ws.once('unexpected-response', (_req: ClientRequest, res: IncomingMessage) => {
         res.resume();
-        if (res.statusCode === 401 || res.statusCode === 403) {
+        const status = `HTTP ${res.statusCode}${res.statusMessage ? ` ${res.statusMessage}` : ''}`;
+        if (proxyStatus !== undefined && proxyStatus !== 200) {
+          const hint =
+            proxyStatus === 407
+              ? proxy?.username
+                ? ' (check the user and password in the proxy URL)'
+                : ' (the proxy wants a user and password: http://user:password@host:port)'
+              : proxyStatus === 403
+                ? ` (the proxy does not allow tunnels to ${new URL(url).host})`
+                : '';
+          fail(new ParecoError(ErrorCode.CONNECTION, `the proxy ${redactProxy(proxy!)} refused to connect to ${new URL(url).host}: ${status}${hint}`));
+        } else if (res.statusCode === 401 || res.statusCode === 403) {
           fail(new ParecoError(ErrorCode.AUTH, `authentication failed: the server refused the token (HTTP ${res.statusCode})`));
         } else {
-          fail(new ParecoError(ErrorCode.CONNECTION, `the server answered HTTP ${res.statusCode} instead of a WebSocket upgrade at ${redact(url)}`));
+          fail(new ParecoError(ErrorCode.CONNECTION, `the server answered ${status} instead of a WebSocket upgrade at ${redact(url)}${via}`));
         }
       });
       ws.once('error', (error: NodeJS.ErrnoException) => {
         const timedOut = /timed out|timeout/i.test(error.message);
+        const certificate = CERTIFICATE_PROBLEMS[error.code ?? ''];
         fail(
           new ParecoError(
-            timedOut ? ErrorCode.TIMEOUT : ErrorCode.CONNECTION,
-            `cannot connect to ${redact(url)}: ${describeConnectError(error)}`,
+            certificate !== undefined ? ErrorCode.TLS : timedOut ? ErrorCode.TIMEOUT : ErrorCode.CONNECTION,
+            certificate !== undefined
+              ? `cannot connect to ${redact(url)}: ${certificate}: ${error.message} (trust its CA with --ca FILE, or skip the check with --insecure)`
+              : proxy !== undefined && proxyStatus === undefined
+                ? `cannot connect to the proxy ${redactProxy(proxy)}: ${describeConnectError(error)}`
+                : `cannot connect to ${redact(url)}${via}: ${describeConnectError(error)}`,
             { cause: error },
           ),
         );
+      });
+      let serverVersion: string | undefined;
+      ws.once('upgrade', (res: IncomingMessage) => {
+        const header = res.headers[SERVER_VERSION_HEADER];
+        if (typeof header === 'string') serverVersion = header;
       });
       ws.once('open', () => {
         if (settled) return;
         settled = true;
         ws.removeAllListeners('error');
         ws.removeAllListeners('unexpected-response');
-        resolve(new ClientLane(ws, options));
+        resolve(new ClientLane(ws, options, serverVersion));
       });
     });
   }
@@ -207,17 +246,30 @@ export class ClientLane {
   }
 }
 
-/** The URL without credentials, for messages. */
+/** The URL without credentials or route key, for messages. */
 export function redact(url: string): string {
   try {
     const parsed = new URL(url);
     parsed.username = '';
     parsed.password = '';
+    parsed.search = '';
     return parsed.toString();
   } catch {
     return url;
   }
 }
+
+/** TLS verification failures: the fix is the same for each (trust the CA, or --insecure). */
+const CERTIFICATE_PROBLEMS: Record<string, string> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: "the server's certificate is self-signed",
+  SELF_SIGNED_CERT_IN_CHAIN: "the server's certificate chain ends in an untrusted CA",
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "the server's certificate is not signed by a trusted CA",
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "the server's certificate is not signed by a trusted CA",
+  UNABLE_TO_GET_ISSUER_CERT: "the server's certificate is not signed by a trusted CA",
+  CERT_HAS_EXPIRED: "the server's certificate has expired",
+  CERT_NOT_YET_VALID: "the server's certificate is not valid yet",
+  ERR_TLS_CERT_ALTNAME_INVALID: "the server's certificate is for another host name",
+};
 
 function describeConnectError(error: NodeJS.ErrnoException): string {
   switch (error.code) {

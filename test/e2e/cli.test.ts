@@ -60,7 +60,7 @@ describe('bad option values', () => {
     assert.doesNotMatch(help.stdout, /--localDir/); // hidden alias
     const version = await runPareco(['-v']);
     assert.equal(version.code, 0);
-    assert.match(version.stdout, /^\d+\.\d+\.\d+/);
+    assert.match(version.stdout, /^pareco \d+\.\d+\.\d+ \(protocol 1, node v\d+/);
     const serverHelp = await runNode(SERVER_BIN, ['-h']);
     assert.equal(serverHelp.code, 0);
     assert.match(serverHelp.stdout, /--expire/);
@@ -73,6 +73,16 @@ describe('errors and exit codes', () => {
   before(async () => {
     dir = await tempDir();
     server = await startServerProcess(['-a', 'right-token']);
+  });
+
+  test('--version with --server shows the server version too; a wrong token is refused', async () => {
+    const ok = await runPareco(['--version', '-s', server.url, '-a', 'right-token']);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /^pareco \d+\.\d+\.\d+ .*\nserver: pareco-server \d+\.\d+\.\d+ \(protocol 1\) at http:\/\/127\.0\.0\.1:\d+\n$/);
+    const refused = await runPareco(['-v', '-s', server.url, '-a', 'wrong']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stdout, /^pareco \d/);
+    assert.equal(refused.stderr, 'pareco: error: authentication failed: the server refused the token (HTTP 401)\n');
   });
 
   test('missing local source directory: one clear line, exit 1', async () => {

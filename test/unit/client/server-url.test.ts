@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ErrorCode, ParecoError } from '../../../protocol/errors.js';
-import { toWebSocketUrl } from '../../../src/client/server-url.js';
+import { toWebSocketUrl, withRoute } from '../../../src/client/server-url.js';
 
 describe('toWebSocketUrl', () => {
   const cases: [string, string][] = [
@@ -53,4 +53,9 @@ describe('toWebSocketUrl', () => {
       );
     });
   }
+});
+
+test('withRoute adds the same route key to the lane URL, keeping its path', () => {
+  const url = withRoute(toWebSocketUrl('https://host/pareco'), 'k3y-_');
+  assert.equal(url, 'wss://host/pareco/v1/ws?route=k3y-_');
 });
