@@ -141,69 +141,86 @@ describe('behind nginx terminating TLS, under /pareco', { skip }, () => {
     assert.match(errorLine(await sync(nginx.url, 'upload', source, dest, ['--ca', other.caCert])), /certificate/i);
   });
 
-  test('a lane idle for longer than proxy_read_timeout (3 s) survives: both ends ping every second', async () => {
-    // How the sync idles, deterministically: the client is frozen with SIGSTOP for 4 s right
-    // after the server reports the session opened (before anything was transferred), then
-    // continued. Meanwhile no request and no response crosses nginx; only heartbeats can keep
-    // its 3 s proxy_read_timeout from firing. Like a client stuck on a slow local disk.
-    const { source, dest } = pair();
-    await makeTree(source, { 'big.bin': seededBytes(8 * MiB, 'idle'), 'a.txt': 'a' });
-    const result = await syncWithFrozenClient(server, nginx, source, dest, ['--heartbeat', '1s']);
-    assertOk(result.run);
-    assert.deepEqual(await snapshotTree(dest), await snapshotTree(source));
-    assert.doesNotMatch(await nginx.errorLog(), /timed out/, 'nginx cut no connection');
-    assert.equal(sessionLines(server.output(), result.session).filter((l) => / joined /.test(l)).length, 1, 'no lane had to reconnect (-n 2: one join)');
-  });
-
-  describe('without heartbeats (60 s on both ends)', () => {
-    let quiet: ServerProcess;
-    let quietNginx: Nginx;
-    before(async () => {
-      quiet = await startServerProcess(['-a', TOKEN, '--base-path', '/pareco', '--heartbeat', '60s']);
-      quietNginx = await startNginx({ upstreams: [quiet.port], tls: certs });
-    });
-
-    test('the same idle stretch makes nginx cut the lanes after 3 s: the heartbeats are what keeps them', async (t) => {
-      const { source, dest } = pair();
-      await makeTree(source, { 'big.bin': seededBytes(8 * MiB, 'quiet'), 'a.txt': 'a' });
-      const result = await syncWithFrozenClient(quiet, quietNginx, source, dest, ['--heartbeat', '60s']);
-      const errorLog = await quietNginx.errorLog();
-      assert.match(errorLog, /upstream timed out .*while proxying upgraded connection/, errorLog);
-      // What the client makes of it (reconnect, or fail) is the lane pool's business; when it
-      // reports success, the bytes must be right.
-      t.diagnostic(`client exit ${result.run.code}; server: ${sessionLines(quiet.output(), result.session).join(' | ')}; stderr: ${result.run.stderr.trim()}`);
-      if (result.run.code === 0) assert.deepEqual(await snapshotTree(dest), await snapshotTree(source));
-    });
-  });
-
-  /** Runs an upload with -n 2 whose client is stopped for 4 s once its session is open. */
-  async function syncWithFrozenClient(
-    target: ServerProcess,
-    proxy: Nginx,
-    source: string,
-    dest: string,
-    args: string[],
-  ): Promise<{ run: CliResult; session: string }> {
-    const opened = nextOpenedSession(target);
-    let child: ChildProcess | undefined;
-    const run = sync(proxy.url, 'upload', source, dest, ['-n', '2', '-c', '256K', ...args], {
-      // The CA through the environment: this test is about heartbeats, not about --ca.
-      env: { NODE_EXTRA_CA_CERTS: certs.caCert },
-      onSpawn: (c) => (child = c),
-    });
-    const first = await Promise.race([opened, run]);
-    if (typeof first !== 'string') assert.fail(`the sync ended before its session opened: exit ${first.code}\n${first.stderr}`);
-    const session = first;
-    child!.kill('SIGSTOP');
-    try {
-      assert.equal(child!.exitCode, null);
-      assert.equal(existsSync(join(dest, 'big.bin')), false, 'frozen mid-sync, before big.bin was in place');
-      await sleep(4000);
-    } finally {
-      child!.kill('SIGCONT');
+  // nginx closes an upgraded connection on which nothing moved, in either direction, for
+  // proxy_read_timeout (3 s here). Each test below makes a sync's lanes idle for longer, in the
+  // middle of the sync, and has its own server and nginx so that their logs speak of that test
+  // alone and the tests can run side by side.
+  describe('lanes idle for longer than proxy_read_timeout (3 s)', { concurrency: true }, () => {
+    /** A server pinging every `heartbeat`, behind its own nginx. */
+    async function setup(heartbeat: string): Promise<{ target: ServerProcess; proxy: Nginx }> {
+      const target = await startServerProcess(['-a', TOKEN, '--base-path', '/pareco', '--heartbeat', heartbeat]);
+      return { target, proxy: await startNginx({ upstreams: [target.port], tls: certs }) };
     }
-    return { run: await run, session };
-  }
+
+    /**
+     * How a sync idles, deterministically: --bwlimit books each payload's time at the rate
+     * before sending it, so a 2 MiB file in 1 MiB chunks at 200K/s goes as one chunk, then
+     * 5 s in which neither end has anything to say on any lane, then the second chunk.
+     */
+    function rateLimitedUpload(proxy: Nginx, source: string, dest: string, clientHeartbeat: string): Promise<CliResult> {
+      return sync(proxy.url, 'upload', source, dest, ['-n', '2', '-c', '1M', '--bwlimit', '200K', '--heartbeat', clientHeartbeat, '--ca', certs.caCert]);
+    }
+
+    /** Lanes the server saw arrive: `opened` plus `joined` lines (a reconnected lane joins again). */
+    const arrivals = (target: ServerProcess) => target.output().split('\n').filter((l) => / (opened|joined) by /.test(l)).length;
+
+    for (const [title, serverBeat, clientBeat] of [
+      ['both ends ping every second', '1s', '1s'],
+      ['the client\'s pings alone (server at 60 s) keep them', '60s', '1s'],
+    ] as const) {
+      test(`a rate-limited upload with a 5 s pause: ${title}; no lane is cut`, async () => {
+        const { target, proxy } = await setup(serverBeat);
+        const { source, dest } = pair();
+        await makeTree(source, { 'slow.bin': seededBytes(2 * MiB, title) });
+        const started = Date.now();
+        assertOk(await rateLimitedUpload(proxy, source, dest, clientBeat));
+        assert.ok(Date.now() - started > 4500, 'the pause did happen');
+        assert.deepEqual(await snapshotTree(dest), await snapshotTree(source));
+        assert.doesNotMatch(await proxy.errorLog(), /timed out/, 'nginx cut no connection');
+        assert.equal(arrivals(target), 2, `no lane had to reconnect:\n${target.output()}`);
+      });
+    }
+
+    test('the server\'s pings alone keep the lanes of a frozen client (SIGSTOP for 4 s)', async () => {
+      // The client is stopped right after the server reports the session opened (before any
+      // transfer), so neither its requests nor its pings can keep nginx's timer from firing.
+      const { target, proxy } = await setup('1s');
+      const { source, dest } = pair();
+      await makeTree(source, { 'big.bin': seededBytes(8 * MiB, 'frozen'), 'a.txt': 'a' });
+      const opened = nextOpenedSession(target);
+      let child: ChildProcess | undefined;
+      const run = sync(proxy.url, 'upload', source, dest, ['-n', '2', '-c', '256K', '--heartbeat', '60s', '--ca', certs.caCert], {
+        onSpawn: (c) => (child = c),
+      });
+      const first = await Promise.race([opened, run]);
+      if (typeof first !== 'string') assert.fail(`the sync ended before its session opened: exit ${first.code}\n${first.stderr}`);
+      child!.kill('SIGSTOP');
+      try {
+        assert.equal(child!.exitCode, null);
+        assert.equal(existsSync(join(dest, 'big.bin')), false, 'frozen mid-sync, before big.bin was in place');
+        await sleep(4000);
+      } finally {
+        child!.kill('SIGCONT');
+      }
+      assertOk(await run);
+      assert.deepEqual(await snapshotTree(dest), await snapshotTree(source));
+      assert.doesNotMatch(await proxy.errorLog(), /timed out/, 'nginx cut no connection');
+      assert.equal(arrivals(target), 2, `no lane had to reconnect:\n${target.output()}`);
+    });
+
+    test('without pings (60 s on both ends) nginx cuts the idle lanes: the heartbeats are what keeps them', async () => {
+      const { target, proxy } = await setup('60s');
+      const { source, dest } = pair();
+      await makeTree(source, { 'slow.bin': seededBytes(2 * MiB, 'unpinged') });
+      const result = await rateLimitedUpload(proxy, source, dest, '60s');
+      const errorLog = await proxy.errorLog();
+      assert.match(errorLog, /upstream timed out .*while proxying upgraded connection/, errorLog);
+      // The client notices the closed lanes, reconnects, and still gets the bytes right.
+      assertOk(result);
+      assert.deepEqual(await snapshotTree(dest), await snapshotTree(source));
+      assert.ok(arrivals(target) > 2, `lanes reconnected:\n${target.output()}`);
+    });
+  });
 });
 
 describe('two servers behind nginx routing on the route parameter (hash $arg_route consistent)', { skip }, () => {

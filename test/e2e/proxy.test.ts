@@ -137,6 +137,33 @@ describe('through HTTP CONNECT forward proxies (squid, tinyproxy)', { skip }, ()
     }
   });
 
+  test('the lower-case variable wins over the upper-case one, as with curl', async () => {
+    const { result, source, dest, logged } = await syncVia('upload', wssUrl, [], { HTTPS_PROXY: denySquid.url, https_proxy: squid.url });
+    assertOk(result);
+    await assertSynced(source, dest);
+    await assertTunnelled(logged, squid, nginx.port);
+  });
+
+  test('ALL_PROXY is the fallback for both schemes', async () => {
+    for (const [url, port] of [[wsUrl, server.port], [wssUrl, nginx.port]] as const) {
+      const { result, source, dest, logged } = await syncVia('download', url, [], { ALL_PROXY: squid.url });
+      assertOk(result);
+      await assertSynced(source, dest);
+      await assertTunnelled(logged, squid, port);
+    }
+  });
+
+  test('pareco --version -s checks the whole path (proxy, TLS, nginx, token) without a session', async () => {
+    const mark = (await squid.connects()).length;
+    const outputBefore = server.output().length;
+    const result = await runPareco(['--version', '-s', wssUrl, '-a', TOKEN, '--ca', certs.caCert], { env: { HTTPS_PROXY: squid.url } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^server: pareco-server \S+/m);
+    const records = (await squid.waitForConnects(mark + 1)).slice(mark);
+    assert.deepEqual(records, [{ target: `127.0.0.1:${nginx.port}`, status: 200 }]);
+    assert.doesNotMatch(server.output().slice(outputBefore), /session \S+ opened/);
+  });
+
   test('--proxy overrides the environment', async () => {
     const { result, source, dest, logged } = await syncVia('download', wssUrl, ['--proxy', squid.url], { HTTPS_PROXY: denySquid.url });
     assertOk(result);
@@ -168,27 +195,37 @@ describe('through HTTP CONNECT forward proxies (squid, tinyproxy)', { skip }, ()
     }
   });
 
+  // Each case is a separate sync; they run side by side to keep the file fast.
   describe('NO_PROXY', () => {
-    const bypassing = (port: () => number) => ['127.0.0.1', '*', `127.0.0.1:${port()}`, 'example.com, .example.org,127.0.0.1'];
     test('matching the server: direct connection, the proxy sees nothing', async () => {
-      for (const [variable, value] of [
-        ...bypassing(() => nginx.port).map((v) => ['NO_PROXY', v] as const),
+      const cases = [
+        ...['127.0.0.1', '*', `127.0.0.1:${nginx.port}`, 'example.com, .example.org,127.0.0.1'].map((value) => ['NO_PROXY', value] as const),
         ['no_proxy', '127.0.0.1'] as const,
-      ]) {
-        const { result, source, dest, logged } = await syncVia('upload', wssUrl, [], { HTTPS_PROXY: denySquid.url, [variable]: value });
-        assertOk(result);
-        await assertSynced(source, dest);
-        assert.deepEqual(await logged(denySquid), [], `${variable}=${value} must bypass the proxy`);
-      }
+      ];
+      const mark = (await denySquid.connects()).length;
+      await Promise.all(
+        cases.map(async ([variable, value]) => {
+          const { result, source, dest } = await syncVia('upload', wssUrl, [], { HTTPS_PROXY: denySquid.url, [variable]: value });
+          assertOk(result);
+          await assertSynced(source, dest);
+        }),
+      );
+      assert.deepEqual((await denySquid.waitForConnects(mark + 1, 300)).slice(mark), [], 'nothing went to the proxy');
     });
 
     test('not matching the server (other hosts, other port): the proxy is used', async () => {
-      for (const value of ['example.com,.example.org', `127.0.0.1:${nginx.port === 1 ? 2 : 1}`, '127.0.0.2']) {
-        const { result, source, dest, logged } = await syncVia('download', wssUrl, [], { HTTPS_PROXY: squid.url, NO_PROXY: value });
-        assertOk(result);
-        await assertSynced(source, dest);
-        await assertTunnelled(logged, squid, nginx.port);
-      }
+      const values = ['example.com,.example.org', `127.0.0.1:${nginx.port === 1 ? 2 : 1}`, '127.0.0.2'];
+      const mark = (await squid.connects()).length;
+      await Promise.all(
+        values.map(async (value) => {
+          const { result, source, dest } = await syncVia('download', wssUrl, [], { HTTPS_PROXY: squid.url, NO_PROXY: value });
+          assertOk(result);
+          await assertSynced(source, dest);
+        }),
+      );
+      const records = (await squid.waitForConnects(mark + values.length * LANES)).slice(mark);
+      assert.ok(records.length >= values.length * LANES, `${records.length} CONNECTs for ${values.length} syncs of ${LANES} lanes`);
+      for (const record of records) assert.deepEqual(record, { target: `127.0.0.1:${nginx.port}`, status: 200 });
     });
   });
 
@@ -199,10 +236,12 @@ describe('through HTTP CONNECT forward proxies (squid, tinyproxy)', { skip }, ()
     assert.deepEqual(await logged(denySquid), []);
   });
 
-  test('a wrong proxy password: HTTP 407 as one error line, exit 1', async () => {
+  test('a wrong proxy password: HTTP 407 as one error line, exit 1, the password not shown', async () => {
     const started = Date.now();
-    const { result, dest, logged } = await syncVia('upload', wssUrl, [], { HTTPS_PROXY: authSquid.urlWith(auth.user, 'wrong') });
+    const wrong = 'Wrong-Pa55word';
+    const { result, dest, logged } = await syncVia('upload', wssUrl, [], { HTTPS_PROXY: authSquid.urlWith(auth.user, wrong) });
     const line = errorLine(result);
+    assert.ok(!result.stderr.includes(wrong) && !result.stdout.includes(wrong), `the password stays secret:\n${result.stderr}`);
     assert.match(line, /proxy/i);
     assert.match(line, /HTTP 407/);
     assert.ok(Date.now() - started < 15_000, 'a refusal is not retried like a network outage');
