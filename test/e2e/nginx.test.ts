@@ -17,10 +17,13 @@ const TOKEN = 'nginx-test-token';
 const MiB = 1024 * 1024;
 const skip = missingTools('nginx', 'openssl');
 
+/** Made once: seeding costs time, and every test syncs into a fresh destination anyway. */
+const BIG = seededBytes(3 * MiB + 77, 'nginx');
+
 /** A small tree with a multi-chunk file, an empty file, a subdirectory and a symlink. */
 async function makeSource(root: string, seed: string): Promise<void> {
   await makeTree(root, {
-    'big.bin': { data: seededBytes(3 * MiB + 77, seed), mtime: 1_600_000_000_000 },
+    'big.bin': { data: BIG, mtime: 1_600_000_000_000 },
     'dir/small.txt': `hello from ${seed}\n`,
     'dir/sub/empty': '',
     'link': { link: 'dir/small.txt' },
@@ -171,7 +174,7 @@ describe('behind nginx terminating TLS, under /pareco', { skip }, () => {
       test(`a rate-limited upload with a 5 s pause: ${title}; no lane is cut`, async () => {
         const { target, proxy } = await setup(serverBeat);
         const { source, dest } = pair();
-        await makeTree(source, { 'slow.bin': seededBytes(2 * MiB, title) });
+        await makeTree(source, { 'slow.bin': BIG.subarray(0, 2 * MiB) });
         const started = Date.now();
         assertOk(await rateLimitedUpload(proxy, source, dest, clientBeat));
         assert.ok(Date.now() - started > 4500, 'the pause did happen');
@@ -184,12 +187,14 @@ describe('behind nginx terminating TLS, under /pareco', { skip }, () => {
     test('the server\'s pings alone keep the lanes of a frozen client (SIGSTOP for 4 s)', async () => {
       // The client is stopped right after the server reports the session opened (before any
       // transfer), so neither its requests nor its pings can keep nginx's timer from firing.
+      // --bwlimit 1M stretches the 3 MiB transfer over 2 s or more, so that the stop lands
+      // mid-sync even when this test process is slow to read the server's log line.
       const { target, proxy } = await setup('1s');
       const { source, dest } = pair();
-      await makeTree(source, { 'big.bin': seededBytes(8 * MiB, 'frozen'), 'a.txt': 'a' });
+      await makeTree(source, { 'big.bin': BIG, 'a.txt': 'a' });
       const opened = nextOpenedSession(target);
       let child: ChildProcess | undefined;
-      const run = sync(proxy.url, 'upload', source, dest, ['-n', '2', '-c', '256K', '--heartbeat', '60s', '--ca', certs.caCert], {
+      const run = sync(proxy.url, 'upload', source, dest, ['-n', '2', '-c', '256K', '--bwlimit', '1M', '--heartbeat', '60s', '--ca', certs.caCert], {
         onSpawn: (c) => (child = c),
       });
       const first = await Promise.race([opened, run]);
@@ -211,7 +216,7 @@ describe('behind nginx terminating TLS, under /pareco', { skip }, () => {
     test('without pings (60 s on both ends) nginx cuts the idle lanes: the heartbeats are what keeps them', async () => {
       const { target, proxy } = await setup('60s');
       const { source, dest } = pair();
-      await makeTree(source, { 'slow.bin': seededBytes(2 * MiB, 'unpinged') });
+      await makeTree(source, { 'slow.bin': BIG.subarray(0, 2 * MiB) });
       const result = await rateLimitedUpload(proxy, source, dest, '60s');
       const errorLog = await proxy.errorLog();
       assert.match(errorLog, /upstream timed out .*while proxying upgraded connection/, errorLog);
@@ -240,7 +245,7 @@ describe('two servers behind nginx routing on the route parameter (hash $arg_rou
       const source = join(work, `src${i}`);
       const dest = join(work, `dst${i}`);
       const files: Record<string, Buffer> = {};
-      for (let f = 0; f < 16; f++) files[`f${f}.bin`] = seededBytes(96 * 1024, `sticky-${i}-${f}`);
+      for (let f = 0; f < 16; f++) files[`f${f}.bin`] = BIG.subarray(f * 96 * 1024, (f + 1) * 96 * 1024);
       await makeTree(source, files);
       const marks = servers.map((s) => s.output().length);
       const result = await sync(nginx.url, 'upload', source, dest, ['-n', '8', '-c', '32K', '--insecure']);

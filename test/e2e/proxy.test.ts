@@ -17,9 +17,12 @@ const TOKEN = 'proxy-test-token';
 const LANES = 3;
 const skip = missingTools('squid', 'tinyproxy', 'nginx', 'openssl');
 
+/** Several chunks at -c 256K, so every lane carries some; made once (seeding costs time). */
+const DATA = seededBytes(1024 * 1024 + 5, 'proxy');
+
 async function makeSource(root: string, seed: string): Promise<void> {
   await makeTree(root, {
-    'data.bin': { data: seededBytes(2 * 1024 * 1024 + 5, seed), mtime: 1_700_000_000_000 },
+    'data.bin': { data: DATA, mtime: 1_700_000_000_000 },
     'docs/readme.txt': `through the proxy: ${seed}\n`,
     'docs/empty': '',
   });
@@ -88,7 +91,7 @@ describe('through HTTP CONNECT forward proxies (squid, tinyproxy)', { skip }, ()
     const marks = new Map(await Promise.all(proxies.map(async (p) => [p, (await p.connects()).length] as const)));
     const [local, remote] = mode === 'upload' ? [source, dest] : [dest, source];
     const result = await runPareco(
-      ['-m', mode, '-l', local, '-r', remote, '-s', url, '-a', TOKEN, '--json', '-n', String(LANES), '-c', '512K', '--ca', certs.caCert, ...args],
+      ['-m', mode, '-l', local, '-r', remote, '-s', url, '-a', TOKEN, '--json', '-n', String(LANES), '-c', '256K', '--ca', certs.caCert, ...args],
       { env, timeoutMs: 40_000 },
     );
     const logged = async (proxy: ForwardProxy, atLeast = 0) => (await proxy.waitForConnects(marks.get(proxy)! + atLeast, atLeast === 0 ? 300 : 5000)).slice(marks.get(proxy));
