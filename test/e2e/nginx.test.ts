@@ -41,11 +41,12 @@ function assertOk(result: CliResult): void {
 }
 
 /** The single `pareco: error: …` line of a failed run; also checks that nothing else (no stack) was printed around it. */
-function errorLine(result: CliResult): string {
+function errorLine(result: CliResult, t: { diagnostic(message: string): void }): string {
   assert.notEqual(result.code, 0, 'the run must fail');
   assert.doesNotMatch(result.stderr, /^\s+at /m, `no stack trace:\n${result.stderr}`);
   const errors = result.stderr.split('\n').filter((line) => line.startsWith('pareco: error:'));
   assert.equal(errors.length, 1, `one error line:\n${result.stderr}`);
+  t.diagnostic(errors[0]!);
   return errors[0]!;
 }
 
@@ -125,23 +126,23 @@ describe('behind nginx terminating TLS, under /pareco', { skip }, () => {
     assert.deepEqual(await snapshotTree(dest), await snapshotTree(source));
   });
 
-  test('an untrusted certificate: one error line that names the certificate and suggests --ca', async () => {
+  test('an untrusted certificate: one error line that names the certificate and suggests --ca', async (t) => {
     const { source, dest } = pair();
     await makeSource(source, 'untrusted');
     const started = Date.now();
     const result = await sync(nginx.url, 'upload', source, dest);
-    const line = errorLine(result);
+    const line = errorLine(result, t);
     assert.match(line, /certificate/i);
     assert.match(line, /--ca\b/);
     assert.ok(Date.now() - started < 15_000, 'a certificate problem is not retried like a network outage');
     assert.equal(existsSync(join(dest, 'big.bin')), false);
   });
 
-  test('a --ca that did not sign the server certificate is refused too', async () => {
+  test('a --ca that did not sign the server certificate is refused too', async (t) => {
     const { source, dest } = pair();
     await makeSource(source, 'other-ca');
     const other = await makeTestCertificates();
-    assert.match(errorLine(await sync(nginx.url, 'upload', source, dest, ['--ca', other.caCert])), /certificate/i);
+    assert.match(errorLine(await sync(nginx.url, 'upload', source, dest, ['--ca', other.caCert]), t), /certificate/i);
   });
 
   // nginx closes an upgraded connection on which nothing moved, in either direction, for

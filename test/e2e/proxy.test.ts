@@ -34,11 +34,12 @@ function assertOk(result: CliResult): void {
 }
 
 /** The run failed with exit 1 and exactly one `pareco: error:` line on stderr, no stack trace; returns that line. */
-function errorLine(result: CliResult): string {
+function errorLine(result: CliResult, t: { diagnostic(message: string): void }): string {
   assert.equal(result.code, 1, `exit 1 expected, got ${result.code}\n${result.stderr}`);
   assert.doesNotMatch(result.stderr, /^\s+at /m, `no stack trace:\n${result.stderr}`);
   const errors = result.stderr.split('\n').filter((line) => line.startsWith('pareco: error:'));
   assert.equal(errors.length, 1, `one error line:\n${result.stderr}`);
+  t.diagnostic(errors[0]!);
   return errors[0]!;
 }
 
@@ -239,11 +240,11 @@ describe('through HTTP CONNECT forward proxies (squid, tinyproxy)', { skip }, ()
     assert.deepEqual(await logged(denySquid), []);
   });
 
-  test('a wrong proxy password: HTTP 407 as one error line, exit 1, the password not shown', async () => {
+  test('a wrong proxy password: HTTP 407 as one error line, exit 1, the password not shown', async (t) => {
     const started = Date.now();
     const wrong = 'Wrong-Pa55word';
     const { result, dest, logged } = await syncVia('upload', wssUrl, [], { HTTPS_PROXY: authSquid.urlWith(auth.user, wrong) });
-    const line = errorLine(result);
+    const line = errorLine(result, t);
     assert.ok(!result.stderr.includes(wrong) && !result.stdout.includes(wrong), `the password stays secret:\n${result.stderr}`);
     assert.match(line, /proxy/i);
     assert.match(line, /HTTP 407/);
@@ -252,22 +253,22 @@ describe('through HTTP CONNECT forward proxies (squid, tinyproxy)', { skip }, ()
     assert.ok((await logged(authSquid, 1)).every((r) => r.status === 407));
   });
 
-  test('no credentials for a proxy that wants them: HTTP 407', async () => {
+  test('no credentials for a proxy that wants them: HTTP 407', async (t) => {
     const { result } = await syncVia('download', wsUrl, [], { HTTP_PROXY: authSquid.url });
-    assert.match(errorLine(result), /proxy.*HTTP 407|HTTP 407.*proxy/i);
+    assert.match(errorLine(result, t), /proxy.*HTTP 407|HTTP 407.*proxy/i);
   });
 
-  test('a proxy that forbids the tunnel: HTTP 403 as one error line, exit 1', async () => {
+  test('a proxy that forbids the tunnel: HTTP 403 as one error line, exit 1', async (t) => {
     const { result, logged } = await syncVia('upload', wssUrl, [], { HTTPS_PROXY: denySquid.url });
-    const line = errorLine(result);
+    const line = errorLine(result, t);
     assert.match(line, /proxy/i);
     assert.match(line, /HTTP 403/);
     assert.ok((await logged(denySquid, 1)).every((r) => r.status === 403));
   });
 
-  test('a proxy that is not running: one error line naming the proxy, exit 1', async () => {
+  test('a proxy that is not running: one error line naming the proxy, exit 1', async (t) => {
     const port = await freePort();
     const { result } = await syncVia('upload', wssUrl, ['--retries', '0'], { HTTPS_PROXY: `http://127.0.0.1:${port}` });
-    assert.match(errorLine(result), /proxy/i);
+    assert.match(errorLine(result, t), /proxy/i);
   });
 });
