@@ -168,6 +168,20 @@ describe('through HTTP CONNECT forward proxies (squid, tinyproxy)', { skip }, ()
     assert.doesNotMatch(server.output().slice(outputBefore), /session \S+ opened/);
   });
 
+  test('through the tunnel the certificate is checked against the server\'s host name, not the proxy\'s', async () => {
+    // A certificate for "localhost" only: a client that checked it against the proxy's address
+    // (127.0.0.1) instead of the server's name would refuse it.
+    const named = await makeTestCertificates({ subjectAltName: 'DNS:localhost' });
+    const named443 = await startNginx({ upstreams: [server.port], tls: named });
+    const url = named443.url.replace('127.0.0.1', 'localhost');
+    const { result, source, dest, logged } = await syncVia('upload', url, ['--ca', named.caCert], { HTTPS_PROXY: squid.url });
+    assertOk(result);
+    await assertSynced(source, dest);
+    const records = await logged(squid, LANES);
+    assert.ok(records.length >= LANES);
+    for (const record of records) assert.equal(record.target, `localhost:${named443.port}`);
+  });
+
   test('--proxy overrides the environment', async () => {
     const { result, source, dest, logged } = await syncVia('download', wssUrl, ['--proxy', squid.url], { HTTPS_PROXY: denySquid.url });
     assertOk(result);

@@ -7,7 +7,7 @@ import { tempDir } from './temp-dir.js';
 
 const run = promisify(execFile);
 
-/** PEM files of a private CA and of a server certificate it signed, valid for 127.0.0.1 and localhost. */
+/** PEM files of a private CA and of a server certificate it signed (by default for 127.0.0.1 and localhost). */
 export interface TestCertificates {
   dir: string;
   /** The CA certificate: what a client passes to --ca or NODE_EXTRA_CA_CERTS. */
@@ -20,7 +20,7 @@ export interface TestCertificates {
  * Makes a throwaway CA and a server certificate with openssl (P-256 keys: fast to generate),
  * the way an administrator with a private PKI would, so the tests exercise real verification.
  */
-export async function makeTestCertificates(): Promise<TestCertificates> {
+export async function makeTestCertificates(options: { subjectAltName?: string } = {}): Promise<TestCertificates> {
   const openssl = toolPath('openssl');
   const dir = await tempDir('pareco-tls-');
   const at = (name: string) => join(dir, name);
@@ -36,7 +36,7 @@ export async function makeTestCertificates(): Promise<TestCertificates> {
       'basicConstraints=CA:FALSE',
       'keyUsage=critical,digitalSignature,keyEncipherment',
       'extendedKeyUsage=serverAuth',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      `subjectAltName=${options.subjectAltName ?? 'IP:127.0.0.1,DNS:localhost'}`,
       '',
     ].join('\n'),
   );
