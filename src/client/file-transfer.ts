@@ -13,6 +13,8 @@ export interface TransferContext {
   range: RangeDigest;
   skipDigest: boolean;
   window: ByteWindow;
+  /** Block comparisons (one request to each side) in flight, over all files. */
+  compares: ByteWindow;
   /** Count what would be sent instead of reading and sending it. */
   dryRun: boolean;
   /** --bwlimit, shared by all lanes. */
@@ -112,28 +114,44 @@ export async function transferFile(ctx: TransferContext, src: Entry, dst: Entry 
   };
 
   // Chunks go out as fast as the shared window allows, across all lanes, without awaiting each.
+  // A chunk the destination has is first compared block by block; the window then holds only
+  // the bytes that differ, so a scattered change keeps many comparisons in flight (one round
+  // trip each) instead of reserving a whole chunk of window for a few blocks.
   for (const index of send) {
     const offset = index * chunk;
     const length = Math.min(chunk, src.size - offset);
-    await ctx.window.acquire(length);
+    const compare = compared !== undefined && index < compared.dest.digests.length;
+    if (compare) await ctx.compares.acquire(1);
+    else await ctx.window.acquire(length);
     if (failure === undefined && ctx.signal?.aborted) failure = { error: new ParecoError(ErrorCode.ABORTED, 'interrupted') };
     if (failure !== undefined) {
-      ctx.window.release(length);
+      if (compare) ctx.compares.release(1);
+      else ctx.window.release(length);
       break;
     }
     tasks.push(
       (async () => {
+        let held = compare ? 0 : length;
         try {
-          const runs =
-            compared !== undefined && index < compared.dest.digests.length
-              ? await differingRuns(ctx, src.path, index, offset, length)
-              : [{ offset, length, expected: compared?.source[index] }];
+          let runs: Run[];
+          if (compare) {
+            try {
+              runs = await differingRuns(ctx, src.path, index, offset, length);
+            } finally {
+              ctx.compares.release(1);
+            }
+            const bytes = runs.reduce((sum, run) => sum + run.length, 0);
+            await ctx.window.acquire(bytes);
+            held = bytes;
+          } else {
+            runs = [{ offset, length, expected: compared?.source[index] }];
+          }
           await Promise.all(runs.map(sendRun));
           summary.chunksTransferred++;
         } catch (error) {
           failure ??= { error };
         } finally {
-          ctx.window.release(length);
+          ctx.window.release(held);
         }
       })(),
     );

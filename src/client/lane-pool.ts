@@ -10,8 +10,6 @@ import { ClientLane, type ConnectOptions, type RequestBody } from '../transport/
 
 /** What a lane weighs for balancing besides its payload bytes: small requests cost a little. */
 const REQUEST_WEIGHT = 4096;
-/** Attempts at opening the session when the connection breaks during the open. */
-const OPEN_ATTEMPTS = 3;
 /** Longest wait between two reconnection attempts of a lane. */
 const MAX_BACKOFF = 30_000;
 
@@ -76,21 +74,39 @@ export class LanePool {
    * out reconnecting instead of failing the sync.
    */
   static async open(url: string, count: number, open: Omit<OpenRequest, 'id' | 't' | 'v'>, options: PoolOptions): Promise<LanePool> {
+    // Once the first lane is in (so the token is good), the others connect while it opens the
+    // session: on a slow link that hides their TCP, TLS and upgrade round trips behind the open.
+    // One that fails to connect early tries again below.
+    let early: Promise<ClientLane>[] = [];
     let first: ClientLane | undefined;
     let opened: Extract<Response, { t: 'opened' }> | undefined;
     for (let attempt = 0; opened === undefined; attempt++) {
       try {
         first = await ClientLane.connect(url, options);
+        if (early.length === 0) {
+          early = Array.from({ length: count - 1 }, () => ClientLane.connect(url, options));
+          for (const connecting of early) connecting.catch(() => {});
+        }
         opened = await first.request({ t: 'open', v: PROTOCOL_VERSION, ...open }, 'opened');
       } catch (error) {
         first?.close();
         const retry = error instanceof ParecoError && isLaneLoss(error) && !/refused|not found/.test(error.message);
-        if (!retry || attempt + 1 >= Math.min(options.retries, OPEN_ATTEMPTS)) throw error;
+        if (!retry || attempt >= options.retries) {
+          for (const connecting of early) void connecting.then((lane) => lane.close(), () => {});
+          throw error;
+        }
         await sleep(options.retryWait * 2 ** attempt * (0.5 + Math.random()));
       }
     }
     const session = { id: opened.session, key: opened.key, server: opened.server };
-    const others = await Promise.allSettled(Array.from({ length: count - 1 }, () => joinLane(url, session, options)));
+    const others = await Promise.allSettled(
+      early.map((connecting) =>
+        connecting.then(
+          (lane) => (lane.closed ? joinLane(url, session, options) : join(lane, session)),
+          () => joinLane(url, session, options),
+        ),
+      ),
+    );
     const gone = others.find((r): r is PromiseRejectedResult => r.status === 'rejected' && SESSION_GONE.has((r.reason as ParecoError).code));
     if (gone !== undefined) {
       first!.close();
@@ -210,8 +226,12 @@ function isLaneLoss(error: ParecoError): boolean {
   return error.code === ErrorCode.CONNECTION || error.code === ErrorCode.TIMEOUT;
 }
 
-async function joinLane(url: string, session: SessionInfo, options: ConnectOptions): Promise<ClientLane> {
-  const lane = await ClientLane.connect(url, options);
+function joinLane(url: string, session: SessionInfo, options: ConnectOptions): Promise<ClientLane> {
+  return ClientLane.connect(url, options).then((lane) => join(lane, session));
+}
+
+/** Joins a connected lane to the session; closes it if the server says no. */
+async function join(lane: ClientLane, session: SessionInfo): Promise<ClientLane> {
   try {
     await lane.request({ t: 'join', v: PROTOCOL_VERSION, session: session.id, key: session.key }, 'ok');
     return lane;

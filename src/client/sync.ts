@@ -102,6 +102,9 @@ const LANE_WINDOW = 2 * 1024 * 1024;
 /** ...and all lanes together, unless two chunks are more: the client's memory stays bounded. */
 const MAX_WINDOW = 32 * 1024 * 1024;
 
+/** Block comparisons of differing chunks in flight: each costs a small request to both sides. */
+const COMPARES_IN_FLIGHT = 256;
+
 /** In-flight payload for the whole sync: enough to fill every lane, bounded for memory. */
 function windowSize(connections: number, chunk: number): number {
   return Math.max(2 * chunk, Math.min(MAX_WINDOW, connections * Math.max(LANE_WINDOW, 2 * chunk)));
@@ -216,6 +219,7 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
             range: new RangeDigest(await loadDigest(hash), block),
             skipDigest: options.skipDigest ?? false,
             window: new ByteWindow(windowSize(connections, chunk)),
+            compares: new ByteWindow(COMPARES_IN_FLIGHT),
             dryRun,
             ...(rate === undefined ? {} : { rate }),
             summary,

@@ -30,7 +30,16 @@ export class BlockDigestCache {
     }
   }
 
-  /** Drops a file's digests: call whenever the file is written. */
+  /** Drops one chunk's digests: call when that chunk is written. */
+  forgetChunk(path: string, chunk: number): void {
+    const file = this.#files.get(path);
+    const old = file?.get(chunk);
+    if (old === undefined) return;
+    this.#bytes -= old.length;
+    file!.delete(chunk);
+  }
+
+  /** Drops a file's digests: call when the file is replaced or removed. */
   forget(path: string): void {
     const file = this.#files.get(path);
     if (file === undefined) return;

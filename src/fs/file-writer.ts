@@ -183,12 +183,24 @@ export class FileWriter {
 }
 
 /**
- * Seconds for utimes from milliseconds. libuv truncates the fraction toward zero when it
- * converts to a timespec, so round to whole microseconds and aim half a microsecond away from
- * zero: the millisecond read back is then exactly the one sent. It is a numeric string because
- * Node replaces a negative number (a time before 1970) with "now", but not a string.
+ * True when utimes keeps nanoseconds (libuv 1.52, Node 24); before, libuv cut the time to
+ * microseconds, toward zero.
+ */
+export const NANOSECOND_UTIMES = atLeast(process.versions.uv ?? '0', [1, 52]);
+
+/**
+ * Seconds for utimes from milliseconds, so that the microsecond read back is the one sent.
+ * The double is never exact, so aim half a microsecond inside it: above it where the time is
+ * kept to the nanosecond (read back floors), and away from zero where libuv cuts to
+ * microseconds toward zero. It is a numeric string because Node replaces a negative number
+ * (a time before 1970) with "now", but not a string.
  */
 export function mtimeSeconds(mtimeMs: number): string {
   const micros = Math.floor(mtimeMs * 1000);
-  return String((micros + (micros < 0 ? -0.5 : 0.5)) / 1e6);
+  return String((micros + (NANOSECOND_UTIMES || micros >= 0 ? 0.5 : -0.5)) / 1e6);
+}
+
+function atLeast(version: string, wanted: [number, number]): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return major > wanted[0] || (major === wanted[0] && minor >= wanted[1]);
 }

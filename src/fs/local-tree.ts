@@ -144,7 +144,9 @@ export class LocalTree implements Tree {
   }
 
   begin(path: string, size: number): Promise<void> {
-    this.#blocks.forget(path);
+    // The cached block digests stay valid: the partial file starts as the file they were
+    // computed from (or is that partial file). Each write drops the chunk it changes. A new
+    // size only cuts or extends the end, and a cut block never matches a whole one's digest.
     return this.#mutate(path, (absolute) => this.#writer.begin(path, absolute, size));
   }
 
@@ -154,6 +156,8 @@ export class LocalTree implements Tree {
         throw new ParecoError(ErrorCode.PROTOCOL, `${path}: chunk of ${data.length} bytes exceeds the session chunk size`);
       }
       this.#verify(path, offset, data, digest);
+      const { chunk } = this.#options;
+      for (let i = Math.floor(offset / chunk); i * chunk < offset + data.length; i++) this.#blocks.forgetChunk(path, i);
       await this.#writer.write(path, offset, data);
     });
   }
@@ -212,6 +216,7 @@ export class LocalTree implements Tree {
   }
 
   remove(path: string, recursive: boolean): Promise<void> {
+    this.#blocks.forget(path);
     return this.#mutate(path, async (absolute) => {
       this.root.forget();
       // Already gone is fine: the request may be a retry whose first answer was lost.

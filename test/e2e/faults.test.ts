@@ -6,6 +6,7 @@ import { mkdir, open, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { before, describe, test } from 'node:test';
+import { onCleanup } from '../support/cleanup.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import { seededBytes } from '../support/make-tree.js';
 import { CLIENT_BIN } from '../support/paths.js';
@@ -76,6 +77,7 @@ for (const mode of ['upload', 'download'] as const) {
     test('a random connection cut every 200 ms: completes, byte-identical, little resent', async (t) => {
       const server = await startServerProcess([]);
       const proxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: server.port } });
+      onCleanup(() => proxy.close()); // a failed assertion must not leave the listener keeping this file alive
       const stop = proxy.cutEvery(200);
       const dst = join(dir, 'cut-dst');
       const result = await runPareco([...args(mode, src, dst, proxy.url), '-n', '4', '--retry-wait', '100ms', '--retries', '20'], { timeoutMs: 120_000 });
@@ -173,6 +175,7 @@ describe('faults (both directions)', () => {
     await bigFile(join(src, 'f.bin'), 48, 'stall');
     const server = await startServerProcess([]);
     const proxy = await FaultProxy.start({ target: { host: '127.0.0.1', port: server.port } });
+    onCleanup(() => proxy.close()); // a failed assertion must not leave the listener keeping this file alive
     const dst = join(dir, 'dst');
     const client = runPareco(
       [...args('upload', src, dst, proxy.url), '-n', '2', '-t', '1s', '--heartbeat', '200ms', '--connect-timeout', '1s', '--retry-wait', '100ms', '--retries', '30'],
