@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { accessSync, constants } from 'node:fs';
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { chmod, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { onCleanup } from './cleanup.js';
 import { toolPath } from './external-tool.js';
 import { withFreePorts } from './free-port.js';
 import { tempDir } from './temp-dir.js';
@@ -85,6 +87,15 @@ function proxyHandle(kind: ForwardProxy['kind'], port: number, process: ToolProc
 export async function startSquid(options: SquidOptions = {}): Promise<ForwardProxy> {
   const squid = toolPath('squid');
   const dir = await tempDir('pareco-squid-');
+  // squid names its shared-memory segments (/dev/shm/NAME-cf__*.shm) after its service name:
+  // a name of its own keeps instances (and another user's leftovers) from colliding. A
+  // SIGKILLed squid leaves them behind, so they go when the test file ends (after the stop,
+  // which is registered later and so runs first).
+  const service = `pareco${randomBytes(6).toString('hex')}`;
+  onCleanup(async () => {
+    const names = await readdir('/dev/shm').catch(() => [] as string[]);
+    await Promise.all(names.filter((name) => name.startsWith(`${service}-`)).map((name) => rm(join('/dev/shm', name), { force: true })));
+  });
   // Run as root, squid drops to its own user (proxy), which must be able to write its logs here.
   await chmod(dir, 0o777);
   const lines = [
@@ -122,7 +133,7 @@ export async function startSquid(options: SquidOptions = {}): Promise<ForwardPro
     await writeFile(join(dir, 'squid.conf'), [`http_port 127.0.0.1:${port}`, ...lines, ''].join('\n'));
     const process = await startToolProcess({
       command: squid,
-      args: ['-N', '-f', join(dir, 'squid.conf')],
+      args: ['-N', '-n', service, '-f', join(dir, 'squid.conf')],
       port: port!,
       // squid takes seconds to shut down even when told not to wait; nothing of it needs to survive.
       stopSignal: 'SIGKILL',
