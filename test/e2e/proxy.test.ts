@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { before, describe, test } from 'node:test';
+import { onCleanup } from '../support/cleanup.js';
 import { missingTools } from '../support/external-tool.js';
+import { FaultProxy } from '../support/fault-proxy.js';
 import { freePort } from '../support/free-port.js';
 import { startSquid, startTinyproxy, type ConnectRecord, type ForwardProxy } from '../support/forward-proxy.js';
 import { makeTree, seededBytes } from '../support/make-tree.js';
@@ -180,6 +183,23 @@ describe('through HTTP CONNECT forward proxies (squid, tinyproxy)', { skip }, ()
     const records = await logged(squid, LANES);
     assert.ok(records.length >= LANES);
     for (const record of records) assert.equal(record.target, `localhost:${named443.port}`);
+  });
+
+  test('a tunnel cut mid-sync is reopened through the proxy (a new CONNECT), and the sync completes', async () => {
+    // client → FaultProxy → squid → nginx: cutting a client-side connection kills one lane's
+    // tunnel; --bwlimit keeps the sync going for about 2 s so the cut lands in the middle.
+    const cutter = await FaultProxy.start({ target: { host: '127.0.0.1', port: squid.port } });
+    onCleanup(() => cutter.close());
+    const run = syncVia('upload', wssUrl, ['--bwlimit', '512K'], { HTTPS_PROXY: cutter.url });
+    // Once every lane is up (however slowly the client starts), the transfer has begun.
+    for (const deadline = Date.now() + 10_000; cutter.connectionCount < LANES && Date.now() < deadline; ) await sleep(20);
+    await sleep(300);
+    assert.ok(cutter.cutOne(0), 'a lane was open to cut');
+    const { result, source, dest, logged } = await run;
+    assertOk(result);
+    await assertSynced(source, dest);
+    const records = await logged(squid, LANES + 1);
+    assert.ok(records.length > LANES, `${records.length} CONNECTs: the cut lane came back through the proxy`);
   });
 
   test('--proxy overrides the environment', async () => {
