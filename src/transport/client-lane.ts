@@ -148,7 +148,11 @@ export class ClientLane {
           new ParecoError(
             certificate !== undefined ? ErrorCode.TLS : timedOut ? ErrorCode.TIMEOUT : ErrorCode.CONNECTION,
             certificate !== undefined
-              ? `cannot connect to ${redact(url)}: ${certificate}: ${error.message} (trust its CA with --ca FILE, or skip the check with --insecure)`
+              ? `cannot connect to ${redact(url)}: ${certificate}: ${error.message} (${
+                  options.tls?.caFile === undefined
+                    ? 'trust its CA with --ca FILE, or skip the check with --insecure'
+                    : `it is signed neither by a CA in --ca ${options.tls.caFile} nor by a public one`
+                })`
               : proxy !== undefined && proxyStatus === undefined
                 ? `cannot connect to the proxy ${redactProxy(proxy)}: ${describeConnectError(error)}`
                 : `cannot connect to ${redact(url)}${via}: ${describeConnectError(error)}`,

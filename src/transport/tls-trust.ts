@@ -8,6 +8,8 @@ export interface TlsTrust {
   ca?: string[];
   /** False only with --insecure. */
   rejectUnauthorized: boolean;
+  /** The --ca file, to name in errors. */
+  caFile?: string;
 }
 
 /**
@@ -27,7 +29,7 @@ export function tlsTrust(options: { caFile?: string; insecure?: boolean }, env: 
       // Node itself only warns about an unreadable NODE_EXTRA_CA_CERTS; so do we, by ignoring it.
     }
   }
-  return { ca, rejectUnauthorized: true };
+  return { ca, rejectUnauthorized: true, caFile: options.caFile };
 }
 
 function readCertificates(file: string, source: string): string {

@@ -142,7 +142,9 @@ describe('behind nginx terminating TLS, under /pareco', { skip }, () => {
     const { source, dest } = pair();
     await makeSource(source, 'other-ca');
     const other = await makeTestCertificates();
-    assert.match(errorLine(await sync(nginx.url, 'upload', source, dest, ['--ca', other.caCert]), t), /certificate/i);
+    const line = errorLine(await sync(nginx.url, 'upload', source, dest, ['--ca', other.caCert]), t);
+    assert.match(line, /certificate/i);
+    assert.ok(line.includes(`signed neither by a CA in --ca ${other.caCert} nor by a public one`), line);
   });
 
   // nginx closes an upgraded connection on which nothing moved, in either direction, for

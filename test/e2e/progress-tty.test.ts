@@ -47,6 +47,8 @@ function runInTerminal(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ c
 /** The percentages of every progress frame, in order. */
 const percents = (output: string) => [...output.matchAll(/(\d+)%  [\d.]+ [KMG]?i?B \//g)].map((m) => Number(m[1]));
 
+/** The first line: the server's version, once connected. */
+const CONNECTED = /^connected to pareco-server \d+\.\d+\.\d+: session \S+, \d+ connections$/;
 /** The log lines of the upload below, sorted (files finish in any order). */
 const LOG_LINES = ['mkdir     sub/', 'new       a.bin (2.00 MiB)', 'new       b.bin (2.00 MiB)', 'new       sub/big.bin (8.00 MiB)', 'new       sub/c.bin (2.00 MiB)'].sort();
 const SUMMARY_LINES = [/^files: 4 total, 4 transferred, 0 skipped, 0 deleted$/, /^bytes: 14\.0 MiB total, 14\.0 MiB transferred, 0 B skipped$/, /^time: /];
@@ -84,11 +86,12 @@ describe('progress display on a real terminal', () => {
 
     const screen = new TerminalScreen({ columns: COLUMNS, lfReturns: true });
     screen.write(output);
-    const lines = screen.lines;
+    const [connected, ...lines] = screen.lines;
+    assert.match(connected!, CONNECTED, lines.join('\n'));
     assert.deepEqual(lines.slice(0, LOG_LINES.length).sort(), LOG_LINES, lines.join('\n'));
     assert.equal(lines.length, LOG_LINES.length + SUMMARY_LINES.length, lines.join('\n'));
     SUMMARY_LINES.forEach((pattern, i) => assert.match(lines[LOG_LINES.length + i]!, pattern));
-    assert.deepEqual(screen.cursor, { row: lines.length, col: 0 }, 'the cursor on a fresh line');
+    assert.deepEqual(screen.cursor, { row: lines.length + 1, col: 0 }, 'the cursor on a fresh line');
   });
 
   test('piped output has no progress and no escape codes', async () => {
@@ -96,7 +99,8 @@ describe('progress display on a real terminal', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stderr, '');
     assert.doesNotMatch(result.stdout, /[\x1b\r]|%/);
-    const lines = result.stdout.trimEnd().split('\n');
+    const [connected, ...lines] = result.stdout.trimEnd().split('\n');
+    assert.match(connected!, CONNECTED);
     assert.deepEqual(lines.slice(0, LOG_LINES.length).sort(), LOG_LINES);
     assert.equal(lines.length, LOG_LINES.length + SUMMARY_LINES.length);
     SUMMARY_LINES.forEach((pattern, i) => assert.match(lines[LOG_LINES.length + i]!, pattern));

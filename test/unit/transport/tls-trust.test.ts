@@ -23,6 +23,7 @@ test('--ca adds to the public roots and keeps NODE_EXTRA_CA_CERTS', async () => 
   await writeFile(extra, `${pem}\n# extra\n`);
   const trust = tlsTrust({ caFile: ca }, { NODE_EXTRA_CA_CERTS: extra });
   assert.equal(trust.rejectUnauthorized, true);
+  assert.equal(trust.caFile, ca);
   assert.equal(trust.ca!.length, rootCertificates.length + 2);
   assert.ok(trust.ca!.at(-1)!.endsWith('# extra\n'));
   // An unreadable NODE_EXTRA_CA_CERTS is ignored, as Node itself does.
