@@ -92,7 +92,7 @@ for bin in pareco pareco-server; do
   out=$("$bin" --help) || fail "$bin --help exited $?"
   grep -q "^Usage: $bin " <<< "$out" || fail "$bin --help does not start with its usage: $out"
   got=$("$bin" --version) || fail "$bin --version exited $?"
-  [ "$got" = "$version" ] || fail "$bin --version printed '$got', expected '$version'"
+  [ "$got" = "$bin $version (protocol 1, node $(node --version))" ] || fail "$bin --version printed '$got', expected '$bin $version (protocol 1, node …)'"
 done
 step "pareco and pareco-server: --help, --version, shebang and mode are right"
 

@@ -5,6 +5,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { createConsola } from 'consola';
 import { startServer } from '../server/server.js';
 import { DEFAULT_HEARTBEAT } from '../transport/heartbeat.js';
+import { PROTOCOL_VERSION } from '../../protocol/index.js';
 import { VERSION } from '../version.js';
 import { ExitCode } from './exit-codes.js';
 import { collect, durationOption, integerOption } from './option-parsers.js';
@@ -31,7 +32,7 @@ const hidden = (flags: string) => new Option(flags).hideHelp();
 function program(): Command {
   return new Command('pareco-server')
     .description('Serve directories to pareco clients over WebSocket.')
-    .version(VERSION, '-v, --version', 'print the version and exit')
+    .version(`pareco-server ${VERSION} (protocol ${PROTOCOL_VERSION}, node ${process.version})`, '-v, --version', 'print the version and exit')
     .helpOption('-h, --help', 'show this help')
     .option('-p, --port <port>', 'TCP port (0 picks a free one)', integerOption(0, 65535), 8080)
     .option('--host <address>', 'bind address (default: 0.0.0.0 with a token, 127.0.0.1 without)')

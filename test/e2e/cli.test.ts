@@ -61,6 +61,9 @@ describe('bad option values', () => {
     const version = await runPareco(['-v']);
     assert.equal(version.code, 0);
     assert.match(version.stdout, /^pareco \d+\.\d+\.\d+ \(protocol 1, node v\d+/);
+    const serverVersion = await runNode(SERVER_BIN, ['--version']);
+    assert.equal(serverVersion.code, 0);
+    assert.match(serverVersion.stdout, /^pareco-server \d+\.\d+\.\d+ \(protocol 1, node v\d+/);
     const serverHelp = await runNode(SERVER_BIN, ['-h']);
     assert.equal(serverHelp.code, 0);
     assert.match(serverHelp.stdout, /--expire/);
