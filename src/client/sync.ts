@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -9,7 +10,6 @@ import { LocalTree } from '../fs/local-tree.js';
 import { prepareTreeRoot } from '../fs/tree-root.js';
 import type { Tree } from '../fs/tree.js';
 import { startServer, type RunningServer } from '../server/server.js';
-import { stat } from 'node:fs/promises';
 import { DEFAULT_HEARTBEAT } from '../transport/heartbeat.js';
 import { proxyFor, type ProxySetting } from '../transport/proxy-for.js';
 import { tlsTrust } from '../transport/tls-trust.js';
