@@ -46,6 +46,8 @@ export class ProgressModel {
   #bytesDone = 0;
   /** Paths counted as done in this session, so that a warning after a file event is not counted twice. */
   readonly #finished = new Set<string>();
+  /** Bytes of files still in progress already counted as found in place (`matched` events). */
+  readonly #matched = new Map<string, number>();
   #fraction = 0;
   /** Bytes sent since the start, across sessions: speed is about the wire. */
   #sent = 0;
@@ -76,6 +78,7 @@ export class ProgressModel {
         this.#filesDone = 0;
         this.#bytesDone = 0;
         this.#finished.clear();
+        this.#matched.clear();
         this.sample();
         break;
       case 'chunk':
@@ -83,13 +86,20 @@ export class ProgressModel {
         this.#bytesDone += event.length;
         this.#current = event.path;
         break;
+      case 'matched':
+        this.#matched.set(event.path, (this.#matched.get(event.path) ?? 0) + event.bytes);
+        this.#bytesDone += event.bytes;
+        this.#current = event.path;
+        break;
       case 'file':
         this.#finish(event.path);
-        this.#bytesDone += Math.max(0, event.size - event.bytesSent);
+        this.#bytesDone += Math.max(0, event.size - event.bytesSent - (this.#matched.get(event.path) ?? 0));
+        this.#matched.delete(event.path);
         this.#current = event.path;
         break;
       case 'error':
         if (event.path !== undefined) this.#finish(event.path);
+        if (event.path !== undefined) this.#matched.delete(event.path);
         break;
       case 'warning':
         // A file that vanished before it was read ends with this warning and no file event.

@@ -103,7 +103,8 @@ export class Reporter {
     // First, so that the lines logged below are redrawn under with the new counts.
     this.#progress?.event(event);
     if (this.#options.json) {
-      if (event.type !== 'chunk' || this.#options.level === 'chunks') this.#json(event);
+      // Per-chunk detail only at --log-level chunks.
+      if ((event.type !== 'chunk' && event.type !== 'matched') || this.#options.level === 'chunks') this.#json(event);
       return;
     }
     const log = this.logger;

@@ -60,14 +60,10 @@ export async function transferFile(ctx: TransferContext, src: Entry, dst: Entry 
       skipped(ctx, src, dst, dst.mode !== src.mode, count);
       return;
     }
-    const [theirs, ours] = await Promise.all([
-      fromSource(src.path, allDigests(ctx.source, src.path, count, chunk)),
-      allDigests(ctx.dest, src.path, count, chunk),
-    ]);
-    compared = { source: theirs.digests, dest: ours };
-    send = [];
-    for (let i = 0; i < count; i++) if (!ours.digests[i]?.equals(theirs.digests[i]!)) send.push(i);
-    if (dst?.kind === 'f' && send.length === 0 && ours.size === src.size && !ours.partial) {
+    const ours = await compareDigests(ctx, src, count);
+    compared = ours;
+    send = ours.send;
+    if (dst?.kind === 'f' && send.length === 0 && ours.dest.size === src.size && !ours.dest.partial) {
       const metaDiffers = dst.mode !== src.mode || !sameMtime(dst.mtime, src.mtime);
       if (metaDiffers) await ctx.dest.setMeta(src.path, meta);
       skipped(ctx, src, dst, metaDiffers, count);
@@ -249,17 +245,37 @@ function skipped(ctx: TransferContext, src: Entry, dst: Entry, metadataFixed: bo
   ctx.emit(fileEvent(src, dst, metadataFixed ? 'metadata' : 'uptodate', 0));
 }
 
-/** All digests of the first `count` chunks, asked in batches that run in parallel. */
-async function allDigests(tree: Tree, path: string, count: number, chunk: number): Promise<DigestList> {
+/**
+ * Both sides' digests of the file's `count` chunks, asked in batches that run in parallel, and
+ * the chunks to send (those whose digests differ). A file of several batches reports each
+ * batch's matching bytes as they are found (`matched`), so that progress moves while a huge,
+ * mostly unchanged file is being compared.
+ */
+async function compareDigests(ctx: TransferContext, src: Entry, count: number): Promise<{ source: Buffer[]; dest: DigestList; send: number[] }> {
+  const { chunk } = ctx;
   const batches: { from: number; count: number }[] = [];
   const per = Math.max(1, Math.min(LIMITS.hashBatch, Math.floor(DIGEST_BATCH_BYTES / chunk)));
   for (let from = 0; from < count; from += per) batches.push({ from, count: Math.min(per, count - from) });
-  if (batches.length === 0) return tree.digests(path, 0, 0);
-  const results: DigestList[] = new Array(batches.length);
+  if (batches.length === 0) batches.push({ from: 0, count: 0 });
+  const theirs: Buffer[][] = new Array(batches.length);
+  const ours: DigestList[] = new Array(batches.length);
   await forEachLimited(batches.keys(), DIGEST_BATCHES_IN_FLIGHT, async (i) => {
-    results[i] = await tree.digests(path, batches[i]!.from, batches[i]!.count);
+    const { from, count: n } = batches[i]!;
+    const [source, dest] = await Promise.all([fromSource(src.path, ctx.source.digests(src.path, from, n)), ctx.dest.digests(src.path, from, n)]);
+    theirs[i] = source.digests;
+    ours[i] = dest;
+    if (batches.length === 1) return;
+    let matched = 0;
+    for (let k = 0; k < source.digests.length; k++) {
+      if (dest.digests[k]?.equals(source.digests[k]!)) matched += Math.min(chunk, src.size - (from + k) * chunk);
+    }
+    if (matched > 0) ctx.emit({ type: 'matched', path: src.path, bytes: matched });
   });
-  return { size: results[0]!.size, partial: results[0]!.partial, digests: results.flatMap((r) => r.digests) };
+  const source = theirs.flat();
+  const dest = { size: ours[0]!.size, partial: ours[0]!.partial, digests: ours.flatMap((r) => r.digests) };
+  const send: number[] = [];
+  for (let i = 0; i < count; i++) if (!dest.digests[i]?.equals(source[i]!)) send.push(i);
+  return { source, dest, send };
 }
 
 function vanished(path: string): ParecoError {

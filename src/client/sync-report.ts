@@ -18,6 +18,8 @@ export type SyncEvent =
       before?: { size: number; mtime: number; mode: number };
     }
   | { type: 'chunk'; path: string; offset: number; length: number }
+  /** Bytes of a big file found identical at the destination, reported as its comparison goes. */
+  | { type: 'matched'; path: string; bytes: number }
   | { type: 'mkdir'; path: string }
   | { type: 'symlink'; path: string; target: string }
   | { type: 'delete'; path: string; kind: 'file' | 'dir' | 'symlink' }

@@ -188,6 +188,26 @@ describe('errors and exit codes', () => {
     }
   });
 
+  test('a file compared in several digest batches reports matched bytes as it goes (--log-level chunks)', async () => {
+    const src = join(dir, 'matched-src');
+    const dst = join(dir, 'matched-dst');
+    await mkdir(src, { recursive: true });
+    await mkdir(dst, { recursive: true });
+    // 2,048 chunks of 4 KiB: two digest batches of 1,024 chunks each.
+    const data = Buffer.alloc(8 * 1024 * 1024, 7);
+    await writeFile(join(dst, 'big'), data);
+    data[100] = 8; // the first chunk differs
+    await writeFile(join(src, 'big'), data);
+    const result = await runPareco(['-m', 'upload', '-l', src, '-r', dst, '-c', '4K', '--block', '4K', '--json', '--log-level', 'chunks']);
+    assert.equal(result.code, 0, result.stderr);
+    const matched = result.events.filter((e) => e.type === 'matched');
+    assert.equal(matched.length, 2);
+    assert.equal(matched.reduce((sum, e) => sum + (e.bytes as number), 0), data.length - 4096);
+    assert.equal(result.summary?.bytesTransferred, 4096);
+    const quiet = await runPareco(['-m', 'upload', '-l', src, '-r', dst, '-c', '4K', '--json']);
+    assert.ok(!quiet.events.some((e) => e.type === 'matched'), 'only at --log-level chunks');
+  });
+
   test('log levels: off prints nothing, stats prints only the summary, chunks prints chunks', async () => {
     await mkdir(join(dir, 'lvl-src'), { recursive: true });
     await writeFile(join(dir, 'lvl-src/f'), Buffer.alloc(3000, 1));

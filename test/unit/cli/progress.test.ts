@@ -41,6 +41,19 @@ describe('ProgressModel', () => {
     assert.equal(s.current, 'b');
   });
 
+  test('a big file being compared moves progress as its batches match, and is not counted twice at its end', () => {
+    const model = new ProgressModel(fakeClock().now);
+    model.update(plan(1, 1000 * M));
+    model.update({ type: 'matched', path: 'db', bytes: 256 * M });
+    assert.equal(model.snapshot().bytesDone, 256 * M);
+    assert.equal(model.snapshot().current, 'db');
+    model.update({ type: 'matched', path: 'db', bytes: 700 * M });
+    model.update(chunk('db', 8 * 1024));
+    model.update(file('db', 1000 * M, 8 * 1024, 'update'));
+    assert.equal(model.snapshot().bytesDone, 1000 * M);
+    assert.equal(model.snapshot().fraction, 1);
+  });
+
   test('100% only when every file is done, even with all bytes in', () => {
     const model = new ProgressModel(fakeClock().now);
     model.update(plan(2, 10));
