@@ -102,6 +102,12 @@ const LANE_WINDOW = 2 * 1024 * 1024;
 /** ...and all lanes together, unless two chunks are more: the client's memory stays bounded. */
 const MAX_WINDOW = 32 * 1024 * 1024;
 
+/**
+ * Files of at most one chunk (and symlinks) brought up to date at once. Their data is bounded by
+ * the byte window; the count keeps open partial files well below the usual 1,024 descriptors.
+ */
+const SMALL_FILES_IN_FLIGHT = 256;
+
 /** Block comparisons of differing chunks in flight: each costs a small request to both sides. */
 const COMPARES_IN_FLIGHT = 256;
 
@@ -365,7 +371,7 @@ async function runSync(ctx: TransferContext, filter: PathFilter, deletion: { ena
     }
   }
   emit({ type: 'plan', files: summary.filesTotal, bytes: summary.bytesTotal });
-  await forEachLimited(leaves, parallel, (entry) =>
+  const bringUpToDate = (entry: Entry) =>
     guarded(entry.path, async () => {
       const existing = dst.get(entry.path);
       if (entry.kind === 'o') {
@@ -390,8 +396,15 @@ async function runSync(ctx: TransferContext, filter: PathFilter, deletion: { ena
       } finally {
         if (summary.filesTransferred !== before) touched.add(parentOf(entry.path));
       }
-    }),
-  );
+    });
+  // Small files cost a request or two each and little data: on a slow link many must be under
+  // way to fill it. Big files share the byte window chunk by chunk and need fewer at once.
+  const small = (entry: Entry) => entry.kind !== 'f' || entry.size <= ctx.chunk;
+  const settled = await Promise.allSettled([
+    forEachLimited(leaves.filter(small), SMALL_FILES_IN_FLIGHT, bringUpToDate),
+    forEachLimited(leaves.filter((entry) => !small(entry)), parallel, bringUpToDate),
+  ]);
+  for (const result of settled) if (result.status === 'rejected') throw result.reason;
 
   // 3. Deletions, deepest first, only of entries the filters select, only if nothing failed.
   if (deletion.enabled) {
