@@ -76,7 +76,10 @@ export async function transferFile(ctx: TransferContext, src: Entry, dst: Entry 
     send = Array.from({ length: count }, (_, i) => i);
   }
 
-  await ctx.dest.begin(src.path, src.size);
+  // The destination prepares the file (which may copy a big target into its partial file)
+  // while the differing chunks are compared block by block; only writes wait for it.
+  const begun = ctx.dest.begin(src.path, src.size);
+  begun.catch(() => {}); // awaited below; a failure is thrown there
   let bytesSent = 0;
   let changed = false;
   let failure: { error: unknown } | undefined;
@@ -142,6 +145,7 @@ export async function transferFile(ctx: TransferContext, src: Entry, dst: Entry 
           } else {
             runs = [{ offset, length, expected: compared?.source[index] }];
           }
+          await begun;
           await Promise.all(runs.map(sendRun));
           summary.chunksTransferred++;
         } catch (error) {
@@ -153,6 +157,7 @@ export async function transferFile(ctx: TransferContext, src: Entry, dst: Entry 
     );
   }
   await Promise.all(tasks);
+  await begun;
   if (failure !== undefined) throw failure.error;
 
   await ctx.dest.commit(src.path, src.size, meta);

@@ -40,6 +40,8 @@ export class LocalTree implements Tree {
   readonly #writer: FileWriter;
   readonly #range: RangeDigest;
   readonly #blocks = new BlockDigestCache();
+  /** Begins under way, by path: reading blocks waits for them (see blockDigests). */
+  readonly #beginning = new Map<string, Promise<void>>();
   readonly #pool: BufferPool;
 
   constructor(options: LocalTreeOptions) {
@@ -97,9 +99,11 @@ export class LocalTree implements Tree {
     });
   }
 
-  blockDigests(path: string, index: number): Promise<Buffer> {
+  async blockDigests(path: string, index: number): Promise<Buffer> {
     const cached = this.#blocks.get(path, index);
-    if (cached !== undefined) return Promise.resolve(cached);
+    if (cached !== undefined) return cached;
+    // A begin under way may be copying the target into the partial file: read it when complete.
+    await this.#beginning.get(path)?.catch(() => {});
     return this.#guard(path, async (absolute) => {
       const fd = openSync(this.#basis(absolute).file, READ_NOFOLLOW);
       try {
@@ -147,7 +151,13 @@ export class LocalTree implements Tree {
     // The cached block digests stay valid: the partial file starts as the file they were
     // computed from (or is that partial file). Each write drops the chunk it changes. A new
     // size only cuts or extends the end, and a cut block never matches a whole one's digest.
-    return this.#mutate(path, (absolute) => this.#writer.begin(path, absolute, size));
+    const begun = this.#mutate(path, (absolute) => this.#writer.begin(path, absolute, size));
+    this.#beginning.set(path, begun);
+    const settle = () => {
+      if (this.#beginning.get(path) === begun) this.#beginning.delete(path);
+    };
+    begun.then(settle, settle);
+    return begun;
   }
 
   write(path: string, offset: number, data: Buffer, digest: Buffer): Promise<void> {
