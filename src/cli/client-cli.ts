@@ -1,10 +1,9 @@
+import type { Writable } from 'node:stream';
 import { Command, CommanderError, Option } from 'commander';
-import { HASHES, LIMITS, MODES, type HashName, type Mode } from '../../protocol/index.js';
+import { HASHES, LIMITS, MODES, PROTOCOL_VERSION, type HashName, type Mode } from '../../protocol/index.js';
 import { sync, SYNC_DEFAULTS } from '../client/sync.js';
 import type { SyncSummary } from '../client/sync-report.js';
 import { DEFAULT_HEARTBEAT } from '../transport/heartbeat.js';
-import type { Writable } from 'node:stream';
-import { PROTOCOL_VERSION } from '../../protocol/index.js';
 import { probeServer } from '../client/server-probe.js';
 import type { ProxySetting } from '../transport/proxy-for.js';
 import { VERSION } from '../version.js';
@@ -222,7 +221,8 @@ async function printVersions(argv: string[], io: { stdout: Writable; stderr: Wri
       ...connectionOptions(options),
       connectTimeout: options.connectTimeout,
     });
-    io.stdout.write(`server: pareco-server ${server.replace(/; protocol=/, ' (protocol ')}${server.includes('protocol=') ? ')' : ''} at ${options.server}\n`);
+    const said = /^(\S+); protocol=(\d+)$/.exec(server);
+    io.stdout.write(`server: pareco-server ${said === null ? server : `${said[1]} (protocol ${said[2]})`} at ${options.server}\n`);
     return ExitCode.OK;
   } catch (error) {
     io.stderr.write(`pareco: error: ${error instanceof Error ? error.message : String(error)}\n`);
