@@ -133,7 +133,7 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
   const hash = options.hash ?? SYNC_DEFAULTS.hash;
   const include = options.include ?? [];
   const exclude = options.exclude ?? [];
-  const filter = new PathFilter(include, exclude);
+  const filter = await PathFilter.create(include, exclude);
   const upload = options.mode === 'upload';
   const dryRun = options.dryRun ?? false;
 

@@ -1,4 +1,7 @@
-import { Minimatch } from 'minimatch';
+/** A compiled glob. */
+interface Matcher {
+  match(path: string): boolean;
+}
 
 /**
  * Include/exclude selection of relative paths with minimatch globs. A pattern matches the path
@@ -8,14 +11,26 @@ import { Minimatch } from 'minimatch';
 export class PathFilter {
   readonly include: readonly string[];
   readonly exclude: readonly string[];
-  readonly #include: Minimatch[];
-  readonly #exclude: Minimatch[];
+  readonly #include: Matcher[];
+  readonly #exclude: Matcher[];
 
-  constructor(include: readonly string[] = [], exclude: readonly string[] = []) {
+  /** Compiles the globs. minimatch is loaded only when there are some: it is start-up time. */
+  static async create(include: readonly string[] = [], exclude: readonly string[] = []): Promise<PathFilter> {
+    if (include.length === 0 && exclude.length === 0) return new PathFilter([], [], [], []);
+    const { Minimatch } = await import('minimatch');
+    const compile = (pattern: string): Matcher => {
+      // rsync users write '/top' for "at the root" and 'dir/' for "a directory": both mean the same here.
+      const normalised = pattern.replace(/^\/+/, '').replace(/\/+$/, '') || pattern;
+      return new Minimatch(normalised, { dot: true, nonegate: true, nocomment: true });
+    };
+    return new PathFilter(include, exclude, include.map(compile), exclude.map(compile));
+  }
+
+  private constructor(include: readonly string[], exclude: readonly string[], includeMatchers: Matcher[], excludeMatchers: Matcher[]) {
     this.include = include;
     this.exclude = exclude;
-    this.#include = include.map(compile);
-    this.#exclude = exclude.map(compile);
+    this.#include = includeMatchers;
+    this.#exclude = excludeMatchers;
   }
 
   /** True when the path, or a directory above it, matches an exclude pattern. */
@@ -30,13 +45,7 @@ export class PathFilter {
   }
 }
 
-function compile(pattern: string): Minimatch {
-  // rsync users write '/top' for "at the root" and 'dir/' for "a directory": both mean the same here.
-  const normalised = pattern.replace(/^\/+/, '').replace(/\/+$/, '') || pattern;
-  return new Minimatch(normalised, { dot: true, nonegate: true, nocomment: true });
-}
-
-function matchesSelfOrAncestor(patterns: Minimatch[], path: string): boolean {
+function matchesSelfOrAncestor(patterns: Matcher[], path: string): boolean {
   let end = path.indexOf('/');
   while (end !== -1) {
     const ancestor = path.slice(0, end);

@@ -67,7 +67,7 @@ export class SessionRegistry {
       chunk: request.chunk,
       block: request.block,
       digest: await loadDigest(request.hash),
-      filter: new PathFilter(request.include, request.exclude),
+      filter: await PathFilter.create(request.include, request.exclude),
       inplace: request.inplace,
       fsync: request.fsync,
       dryRun: request.dry,
