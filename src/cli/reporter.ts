@@ -1,4 +1,4 @@
-import { createConsola, type ConsolaInstance, type LogObject } from 'consola';
+import { createConsola, type ConsolaInstance, type LogObject } from 'consola/core';
 import type { Writable } from 'node:stream';
 import { format } from 'node:util';
 import type { Mode } from '../../protocol/index.js';

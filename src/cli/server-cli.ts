@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { Command, CommanderError, Option } from 'commander';
-import { createConsola } from 'consola';
+import { createConsola } from 'consola/core';
 import { startServer } from '../server/server.js';
 import { DEFAULT_HEARTBEAT } from '../transport/heartbeat.js';
 import { PROTOCOL_VERSION } from '../../protocol/index.js';
