@@ -9,7 +9,7 @@ import { PathFilter } from '../fs/filter.js';
 import { LocalTree } from '../fs/local-tree.js';
 import { prepareTreeRoot } from '../fs/tree-root.js';
 import type { Tree } from '../fs/tree.js';
-import { startServer, type RunningServer } from '../server/server.js';
+import type { RunningServer } from '../server/server.js';
 import { DEFAULT_HEARTBEAT } from '../transport/heartbeat.js';
 import { proxyFor, type ProxySetting } from '../transport/proxy-for.js';
 import { tlsTrust } from '../transport/tls-trust.js';
@@ -165,6 +165,8 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
     let proxy: URL | undefined;
     if (options.server === undefined) {
       token = randomBytes(16).toString('hex');
+      // Loaded only here: a sync with --server does not pay for the server's modules at start-up.
+      const { startServer } = await import('../server/server.js');
       embedded = await startServer({ host: '127.0.0.1', port: 0, token });
       url = embedded.url;
     } else {
