@@ -60,10 +60,10 @@ export async function transferFile(ctx: TransferContext, src: Entry, dst: Entry 
       skipped(ctx, src, dst, dst.mode !== src.mode, count);
       return;
     }
-    const ours = await compareDigests(ctx, src, count);
-    compared = ours;
-    send = ours.send;
-    if (dst?.kind === 'f' && send.length === 0 && ours.dest.size === src.size && !ours.dest.partial) {
+    const comparison = await compareDigests(ctx, src, count);
+    compared = comparison;
+    send = comparison.send;
+    if (dst?.kind === 'f' && send.length === 0 && comparison.dest.size === src.size && !comparison.dest.partial) {
       const metaDiffers = dst.mode !== src.mode || !sameMtime(dst.mtime, src.mtime);
       if (metaDiffers) await ctx.dest.setMeta(src.path, meta);
       skipped(ctx, src, dst, metaDiffers, count);
@@ -134,14 +134,16 @@ export async function transferFile(ctx: TransferContext, src: Entry, dst: Entry 
         try {
           let runs: Run[];
           if (compare) {
+            // The comparison slot is held until the window is, so that chunks compared but
+            // not yet sent stay bounded too (a rewritten 1 TiB file has a million of them).
             try {
               runs = await differingRuns(ctx, src.path, index, offset, length);
+              const bytes = runs.reduce((sum, run) => sum + run.length, 0);
+              await ctx.window.acquire(bytes);
+              held = bytes;
             } finally {
               ctx.compares.release(1);
             }
-            const bytes = runs.reduce((sum, run) => sum + run.length, 0);
-            await ctx.window.acquire(bytes);
-            held = bytes;
           } else {
             runs = [{ offset, length, expected: compared?.source[index] }];
           }
