@@ -48,15 +48,29 @@ interface ClientOptions {
 /** Pareco's own camelCase spellings, accepted but not shown in --help. */
 const hidden = (flags: string, description = '') => new Option(flags, description).hideHelp();
 
+/** How the client reaches a server: the same options for a sync and for `--version --server`. */
+function withConnectionOptions(command: Command): Command {
+  return command
+    .option('-s, --server <url>', 'server URL, http(s):// or ws(s):// with an optional path prefix (default: an embedded server on this machine)')
+    .addOption(new Option('-a, --auth-token <token>', 'bearer token for the server').env('PARECO_AUTH_TOKEN'))
+    .option('--proxy <url>', 'HTTP proxy to tunnel through with CONNECT, http://[user:password@]host:port (default: HTTPS_PROXY for wss://, HTTP_PROXY for ws://, minus NO_PROXY)')
+    .option('--no-proxy', 'connect directly, ignoring the proxy environment variables')
+    .option('--ca <file>', 'trust the CA certificates in this PEM file for wss:// (besides the public ones and NODE_EXTRA_CA_CERTS)')
+    .option('--insecure', "do not verify the server's TLS certificate (anyone on the path could read and change the data)")
+    .addOption(new Option('--connect-timeout <duration>', 'time allowed to connect').argParser(durationOption(1)).default(SYNC_DEFAULTS.connectTimeout, '10s'))
+    .addOption(hidden('--authToken <token>'))
+    .addOption(hidden('--connectTimeout <duration>').argParser(durationOption(1)));
+}
+
 function program(): Command {
-  return new Command('pareco')
+  const command = new Command('pareco')
     .description('Copy or synchronise a directory with a pareco-server over parallel WebSocket connections.')
     .option('-v, --version', 'print the version and exit; with --server, the server\'s version too')
     .helpOption('-h, --help', 'show this help')
     .addOption(new Option('-m, --mode <mode>', 'upload (local → remote) or download (remote → local)').choices(MODES).makeOptionMandatory())
-    .option('-s, --server <url>', 'server URL, http(s):// or ws(s):// with an optional path prefix (default: an embedded server on this machine)')
     .requiredOption('-l, --local-dir <dir>', 'local directory')
-    .requiredOption('-r, --remote-dir <dir>', "remote directory (relative paths start at the server's working directory)")
+    .requiredOption('-r, --remote-dir <dir>', "remote directory (relative paths start at the server's working directory)");
+  return withConnectionOptions(command)
     .option('-n, --num-connections <n>', 'number of parallel connections', integerOption(1, 256), SYNC_DEFAULTS.connections)
     .addOption(new Option('-c, --chunk <size>', 'chunk size (200, 30K, 2M, 1G)').argParser(sizeOption(LIMITS.minChunk, LIMITS.maxChunk)).default(SYNC_DEFAULTS.chunk, '1M'))
     .option('--block <size>', 'inside a chunk that differs, compare and send blocks of this size (default 8K)', sizeOption(1, LIMITS.maxChunk))
@@ -67,13 +81,7 @@ function program(): Command {
     .option('--inplace', 'write into destination files directly instead of a partial file renamed at the end')
     .option('-i, --include <glob>', 'only transfer paths matching the glob (repeatable)', collect)
     .option('-e, --exclude <glob>', 'never transfer paths matching the glob (repeatable; beats --include)', collect)
-    .addOption(new Option('-a, --auth-token <token>', 'bearer token for the server').env('PARECO_AUTH_TOKEN'))
-    .option('--proxy <url>', 'HTTP proxy to tunnel through with CONNECT, http://[user:password@]host:port (default: HTTPS_PROXY for wss://, HTTP_PROXY for ws://, minus NO_PROXY)')
-    .option('--no-proxy', 'connect directly, ignoring the proxy environment variables')
-    .option('--ca <file>', 'trust the CA certificates in this PEM file for wss:// (besides the public ones and NODE_EXTRA_CA_CERTS)')
-    .option('--insecure', "do not verify the server's TLS certificate (anyone on the path could read and change the data)")
     .addOption(new Option('-t, --timeout <duration>', 'a connection or request silent this long is dead (100ms, 3s, 4m, 2h)').argParser(durationOption(100)).default(SYNC_DEFAULTS.timeout, '60s'))
-    .addOption(new Option('--connect-timeout <duration>', 'time allowed to connect').argParser(durationOption(1)).default(SYNC_DEFAULTS.connectTimeout, '10s'))
     .addOption(new Option('--heartbeat <duration>', 'ping every connection this often').argParser(durationOption(100)).default(DEFAULT_HEARTBEAT.interval, '15s'))
     .option('--retries <n>', 'reconnection attempts per connection, and new sessions after losing one', integerOption(0, 1000), SYNC_DEFAULTS.retries)
     .addOption(new Option('--retry-wait <duration>', 'first wait before reconnecting (doubles each attempt, with jitter)').argParser(durationOption(1)).default(SYNC_DEFAULTS.retryWait, '1s'))
@@ -91,8 +99,6 @@ function program(): Command {
     .addOption(hidden('--numConnections <n>').argParser(integerOption(1, 256)))
     .addOption(hidden('--skipDigest'))
     .addOption(hidden('--deleteUnexpected'))
-    .addOption(hidden('--authToken <token>'))
-    .addOption(hidden('--connectTimeout <duration>').argParser(durationOption(1)))
     .addOption(hidden('--logLevel <level>').choices(LOG_LEVELS))
     .showSuggestionAfterError(true)
     .allowExcessArguments(false);
@@ -144,7 +150,7 @@ export async function runClient(argv: string[], io = { stdout: process.stdout, s
       remoteDir: options.remoteDir,
       ...(options.server === undefined ? {} : { server: options.server }),
       ...(options.authToken === undefined ? {} : { token: options.authToken }),
-      ...connectionOptions(options),
+      ...connectionSettings(options),
       connections: options.numConnections,
       chunk: options.chunk,
       ...(options.block === undefined ? {} : { block: options.block }),
@@ -180,7 +186,7 @@ export async function runClient(argv: string[], io = { stdout: process.stdout, s
 }
 
 /** Proxy and TLS settings shared by a sync and a version probe. */
-function connectionOptions(options: Pick<ClientOptions, 'proxy' | 'ca' | 'insecure'>): { proxy: ProxySetting; caFile?: string; insecure: boolean } {
+function connectionSettings(options: Pick<ClientOptions, 'proxy' | 'ca' | 'insecure'>): { proxy: ProxySetting; caFile?: string; insecure: boolean } {
   return {
     proxy: options.proxy === false ? { kind: 'none' } : options.proxy === undefined ? { kind: 'env' } : { kind: 'url', url: options.proxy },
     ...(options.ca === undefined ? {} : { caFile: options.ca }),
@@ -194,15 +200,7 @@ function connectionOptions(options: Pick<ClientOptions, 'proxy' | 'ca' | 'insecu
  */
 async function printVersions(argv: string[], io: { stdout: Writable; stderr: Writable }): Promise<number> {
   io.stdout.write(`pareco ${VERSION} (protocol ${PROTOCOL_VERSION}, node ${process.version})\n`);
-  const command = new Command()
-    .option('-v, --version')
-    .option('-s, --server <url>')
-    .addOption(new Option('-a, --auth-token <token>').env('PARECO_AUTH_TOKEN'))
-    .option('--proxy <url>')
-    .option('--no-proxy')
-    .option('--ca <file>')
-    .option('--insecure')
-    .addOption(new Option('--connect-timeout <duration>').argParser(durationOption(1)).default(SYNC_DEFAULTS.connectTimeout))
+  const command = withConnectionOptions(new Command().option('-v, --version'))
     .allowUnknownOption(true)
     .allowExcessArguments(true)
     .exitOverride()
@@ -218,7 +216,7 @@ async function printVersions(argv: string[], io: { stdout: Writable; stderr: Wri
   try {
     const server = await probeServer(options.server, {
       ...(options.authToken === undefined ? {} : { token: options.authToken }),
-      ...connectionOptions(options),
+      ...connectionSettings(options),
       connectTimeout: options.connectTimeout,
     });
     const said = /^(\S+); protocol=(\d+)$/.exec(server);
