@@ -1,4 +1,6 @@
 import { ENDPOINT_PATH, ErrorCode, ParecoError } from '../../protocol/index.js';
+import { proxyFor, type ProxySetting } from '../transport/proxy-for.js';
+import { tlsTrust, type TlsTrust } from '../transport/tls-trust.js';
 
 const SCHEMES: Record<string, string> = { 'http:': 'ws:', 'https:': 'wss:', 'ws:': 'ws:', 'wss:': 'wss:' };
 
@@ -35,4 +37,19 @@ export function withRoute(laneUrl: string, route: string): string {
   const url = new URL(laneUrl);
   url.searchParams.set('route', route);
   return url.toString();
+}
+
+/** How the client reaches a server besides its URL. */
+export interface ReachOptions {
+  proxy?: ProxySetting;
+  caFile?: string;
+  insecure?: boolean;
+}
+
+/** The lane URL for a --server value, the proxy to tunnel through (if any) and the TLS trust. */
+export function serverConnection(server: string, options: ReachOptions): { url: string; proxy?: URL; tls: TlsTrust } {
+  const url = toWebSocketUrl(server);
+  const proxy = proxyFor(new URL(url), options.proxy ?? { kind: 'env' });
+  const tls = tlsTrust({ ...(options.caFile === undefined ? {} : { caFile: options.caFile }), insecure: options.insecure ?? false });
+  return { url, ...(proxy === undefined ? {} : { proxy }), tls };
 }

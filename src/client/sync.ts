@@ -11,8 +11,7 @@ import { prepareTreeRoot } from '../fs/tree-root.js';
 import type { Tree } from '../fs/tree.js';
 import type { RunningServer } from '../server/server.js';
 import { DEFAULT_HEARTBEAT } from '../transport/heartbeat.js';
-import { proxyFor, type ProxySetting } from '../transport/proxy-for.js';
-import { tlsTrust } from '../transport/tls-trust.js';
+import type { ProxySetting } from '../transport/proxy-for.js';
 import { forEachLimited } from './bounded-parallel.js';
 import { ByteWindow } from './byte-window.js';
 import { DryRunTree } from './dry-run-tree.js';
@@ -21,7 +20,7 @@ import { sameMtime, transferFile, type TransferContext } from './file-transfer.j
 import { LanePool, type PoolOptions } from './lane-pool.js';
 import { RemoteTree } from './remote-tree.js';
 import { emptySummary, type SyncEvent, type SyncSummary } from './sync-report.js';
-import { toWebSocketUrl, withRoute } from './server-url.js';
+import { serverConnection, withRoute } from './server-url.js';
 
 export interface SyncOptions {
   mode: Mode;
@@ -162,7 +161,7 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
   try {
     let url: string;
     let token = options.token;
-    let proxy: URL | undefined;
+    let reach: Pick<PoolOptions, 'proxy' | 'tls'> = {};
     if (options.server === undefined) {
       token = randomBytes(16).toString('hex');
       // Loaded only here: a sync with --server does not pay for the server's modules at start-up.
@@ -172,15 +171,15 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
     } else {
       // Every lane of this sync carries the same route key, so that a load balancer in front
       // of several servers can send them all to the process that holds the session.
-      url = withRoute(toWebSocketUrl(options.server), randomBytes(12).toString('base64url'));
-      proxy = proxyFor(new URL(url), options.proxy ?? { kind: 'env' });
+      const { url: laneUrl, ...how } = serverConnection(options.server, options);
+      url = withRoute(laneUrl, randomBytes(12).toString('base64url'));
+      reach = how;
     }
     const timeout = options.timeout ?? SYNC_DEFAULTS.timeout;
     const poolOptions: PoolOptions = {
       ...(token === undefined ? {} : { token }),
       connectTimeout: options.connectTimeout ?? SYNC_DEFAULTS.connectTimeout,
-      ...(proxy === undefined ? {} : { proxy }),
-      tls: tlsTrust({ ...(options.caFile === undefined ? {} : { caFile: options.caFile }), insecure: options.insecure ?? false }),
+      ...reach,
       heartbeat: { interval: Math.min(options.heartbeat ?? DEFAULT_HEARTBEAT.interval, timeout / 2), timeout },
       limits: { maxData: chunk },
       retries,
