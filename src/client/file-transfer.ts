@@ -266,23 +266,23 @@ async function compareDigests(ctx: TransferContext, src: Entry, count: number): 
   if (batches.length === 0) batches.push({ from: 0, count: 0 });
   const theirs: Buffer[][] = new Array(batches.length);
   const ours: DigestList[] = new Array(batches.length);
+  const sends: number[][] = new Array(batches.length);
   await forEachLimited(batches.keys(), DIGEST_BATCHES_IN_FLIGHT, async (i) => {
     const { from, count: n } = batches[i]!;
     const [source, dest] = await Promise.all([fromSource(src.path, ctx.source.digests(src.path, from, n)), ctx.dest.digests(src.path, from, n)]);
     theirs[i] = source.digests;
     ours[i] = dest;
-    if (batches.length === 1) return;
+    const send: number[] = [];
     let matched = 0;
-    for (let k = 0; k < source.digests.length; k++) {
+    for (let k = 0; k < n; k++) {
       if (dest.digests[k]?.equals(source.digests[k]!)) matched += Math.min(chunk, src.size - (from + k) * chunk);
+      else send.push(from + k);
     }
-    if (matched > 0) ctx.emit({ type: 'matched', path: src.path, bytes: matched });
+    sends[i] = send;
+    if (batches.length > 1 && matched > 0) ctx.emit({ type: 'matched', path: src.path, bytes: matched });
   });
-  const source = theirs.flat();
   const dest = { size: ours[0]!.size, partial: ours[0]!.partial, digests: ours.flatMap((r) => r.digests) };
-  const send: number[] = [];
-  for (let i = 0; i < count; i++) if (!dest.digests[i]?.equals(source[i]!)) send.push(i);
-  return { source, dest, send };
+  return { source: theirs.flat(), dest, send: sends.flat() };
 }
 
 function vanished(path: string): ParecoError {
