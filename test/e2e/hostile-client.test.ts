@@ -39,10 +39,19 @@ describe('hostile client', () => {
   });
 
   async function session(mode: 'upload' | 'download' = 'upload'): Promise<RawLane> {
-    const lane = await RawLane.connect(ws, TOKEN);
-    const opened = await lane.request(openFrame(join(served, 'area'), { mode }));
-    assert.equal(opened.t, 'opened', JSON.stringify(opened));
-    return lane;
+    // The previous test's lane is closed, but the server may see that close a moment after this
+    // open arrives: its session still has a lane, so it keeps the directory lock. Wait it out.
+    for (let attempt = 0; ; attempt++) {
+      const lane = await RawLane.connect(ws, TOKEN);
+      const opened = await lane.request(openFrame(join(served, 'area'), { mode }));
+      if (opened.code === 'DIR_LOCKED' && attempt < 20) {
+        await lane.close();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        continue;
+      }
+      assert.equal(opened.t, 'opened', JSON.stringify(opened));
+      return lane;
+    }
   }
 
   async function assertOutsideUntouched(): Promise<void> {
@@ -78,7 +87,7 @@ describe('hostile client', () => {
     const many = await lane.request({ t: 'hashmany', id: id++, files: [{ path: '../outside/secret.txt', from: 0, count: 1 }] });
     assert.equal(many.code, 'BAD_PATH');
     await assertOutsideUntouched();
-    lane.close();
+    await lane.close();
   });
 
   test('a download session refuses every write (FORBIDDEN) and reads through a symlinked parent are refused', async () => {
@@ -90,7 +99,7 @@ describe('hostile client', () => {
     assert.equal(read.code, 'BAD_PATH');
     const linkItself = await lane.request({ t: 'read', id: 4, path: 'escape', offset: 0, length: 6 });
     assert.equal(linkItself.t, 'error', 'a symlink is never opened as a file');
-    lane.close();
+    await lane.close();
   });
 
   test('directories outside --root are refused before anything is created', async () => {
@@ -99,7 +108,7 @@ describe('hostile client', () => {
       const reply = await lane.request(openFrame(asked));
       assert.equal(reply.code, 'FORBIDDEN', asked);
       assert.match(String(reply.message), /outside the directories this server serves/);
-      lane.close();
+      await lane.close();
     }
     await assertOutsideUntouched();
   });
@@ -114,7 +123,7 @@ describe('hostile client', () => {
     await assertOutsideUntouched();
     assert.equal(await readFile(join(served, 'area', 'planted'), 'utf8'), 'overwrite attempt');
     assert.equal((await stat(join(served, 'area', 'planted'))).isFile(), true);
-    lane.close();
+    await lane.close();
   });
 
   test('writes past the declared size, or with a wrong digest, are refused', async () => {
@@ -234,6 +243,6 @@ describe('hostile client', () => {
     const reply = await lane.request(openFrame(join(dir, 'ro')));
     assert.equal(reply.code, 'FORBIDDEN');
     assert.match(String(reply.message), /read-only/);
-    lane.close();
+    await lane.close();
   });
 });

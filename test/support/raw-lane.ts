@@ -60,8 +60,10 @@ export class RawLane {
     return this.next();
   }
 
-  close(): void {
+  /** Closes the lane; resolves once the close handshake is done on this side. */
+  close(): Promise<{ code: number; reason: string }> {
     this.ws.close();
+    return this.closed;
   }
 }
 
