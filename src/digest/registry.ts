@@ -3,45 +3,47 @@ import { crc32 } from 'node:zlib';
 import xxhash from 'xxhash-wasm';
 import type { HashName } from '../../protocol/index.js';
 
-/** Computes the digest of one chunk. Digests are compared as bytes, never as numbers. */
-export type DigestFn = (data: Uint8Array) => Buffer;
+/**
+ * A digest algorithm. Digests are compared as bytes, never as numbers. `into` writes a digest
+ * straight into a larger buffer: block digests are computed by the hundred thousand per GiB,
+ * and a fresh 8-byte Buffer for each was a tenth of the hashing time (allocation and GC).
+ */
+export interface Digest {
+  /** Length of a digest in bytes. */
+  readonly size: number;
+  /** Writes the digest of `data` into `out` at `offset`. */
+  into(data: Uint8Array, out: Buffer, offset: number): void;
+}
 
 let xxhashReady: ReturnType<typeof xxhash> | undefined;
 
-function uint32(value: number): Buffer {
-  const out = Buffer.allocUnsafe(4);
-  out.writeUInt32BE(value >>> 0);
-  return out;
-}
-
-function cryptoDigest(algorithm: string): DigestFn {
-  return (data) => createHash(algorithm).update(data).digest();
+function cryptoDigest(algorithm: string, size: number): Digest {
+  return { size, into: (data, out, offset) => void createHash(algorithm).update(data).digest().copy(out, offset) };
 }
 
 /**
- * Returns the digest function for a hash name. xxh64 (the default) and xxh32 come from
+ * Returns the digest algorithm for a hash name. xxh64 (the default) and xxh32 come from
  * xxhash-wasm, loaded once; crc32 from zlib; the rest from node:crypto.
  */
-export async function loadDigest(name: HashName): Promise<DigestFn> {
+export async function loadDigest(name: HashName): Promise<Digest> {
   switch (name) {
     case 'xxh64': {
       const { h64Raw } = await (xxhashReady ??= xxhash());
-      return (data) => {
-        const out = Buffer.allocUnsafe(8);
-        out.writeBigUInt64BE(h64Raw(data));
-        return out;
-      };
+      return { size: 8, into: (data, out, offset) => void out.writeBigUInt64BE(h64Raw(data), offset) };
     }
     case 'xxh32': {
       const { h32Raw } = await (xxhashReady ??= xxhash());
-      return (data) => uint32(h32Raw(data));
+      return { size: 4, into: (data, out, offset) => void out.writeUInt32BE(h32Raw(data) >>> 0, offset) };
     }
     case 'crc32':
-      return (data) => uint32(crc32(data));
+      return { size: 4, into: (data, out, offset) => void out.writeUInt32BE(crc32(data) >>> 0, offset) };
     case 'md5':
+      return cryptoDigest(name, 16);
     case 'sha1':
+      return cryptoDigest(name, 20);
     case 'sha256':
+      return cryptoDigest(name, 32);
     case 'sha512':
-      return cryptoDigest(name);
+      return cryptoDigest(name, 64);
   }
 }

@@ -1,7 +1,7 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync } from 'node:fs';
 import { lstat, lutimes, mkdir, rm, rmdir, symlink, unlink, chmod, utimes } from 'node:fs/promises';
 import { ErrorCode, ParecoError, toParecoError, type Entry } from '../../protocol/index.js';
-import type { DigestFn } from '../digest/registry.js';
+import type { Digest } from '../digest/registry.js';
 import { RangeDigest } from '../digest/range-digest.js';
 import { BlockDigestCache } from './block-digest-cache.js';
 import { BufferPool } from './buffer-pool.js';
@@ -20,7 +20,7 @@ export interface LocalTreeOptions {
   chunk: number;
   /** Block size for comparisons inside a chunk; divides `chunk`. */
   block: number;
-  digest: DigestFn;
+  digest: Digest;
   filter: PathFilter;
   inplace?: boolean;
   /** Flush data and directory entries before each rename. */
