@@ -137,7 +137,10 @@ export async function runClient(argv: string[], io = { stdout: process.stdout, s
   // A second one exits at once.
   const interrupt = new AbortController();
   const onSignal = () => {
-    if (interrupt.signal.aborted) process.exit(ExitCode.INTERRUPTED);
+    if (interrupt.signal.aborted) {
+      reporter.flush();
+      process.exit(ExitCode.INTERRUPTED);
+    }
     interrupt.abort();
   };
   process.on('SIGINT', onSignal);

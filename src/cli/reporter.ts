@@ -5,6 +5,7 @@ import type { Mode } from '../../protocol/index.js';
 import type { SyncEvent, SyncSummary } from '../client/sync-report.js';
 import { colorEnabled, palette, type Palette } from './color.js';
 import { itemize } from './itemize.js';
+import { LineBatcher } from './line-batcher.js';
 import { formatSize } from './parse-size.js';
 import { ProgressDisplay } from './progress.js';
 
@@ -66,9 +67,13 @@ export class Reporter {
   /** Colours for human lines on stdout (never in --json mode: stdout is NDJSON) and stderr. */
   readonly #outColors: Palette;
   readonly #errColors: Palette;
+  /** stdout when it is a pipe or a file: lines in batches (a terminal gets each line at once). */
+  readonly #stdoutBatch: LineBatcher | undefined;
 
   constructor(options: ReporterOptions) {
     this.#options = options;
+    const batch = options.stdout.isTTY === true ? undefined : new LineBatcher(options.stdout);
+    this.#stdoutBatch = batch;
     const env = options.env ?? process.env;
     const out = options.json ? options.stderr : options.stdout;
     this.#outColors = palette(colorEnabled(out, env));
@@ -79,7 +84,10 @@ export class Reporter {
     const yellow = this.#errColors.yellow;
     // Lines on stderr share the progress lines' stream; lines on stdout only matter when stdout
     // is the same terminal (redirected to a file, they must not cost a redraw each).
+    // stdout's held lines go first, so that both streams redirected to one file keep their order.
     const write = (stream: ReporterStream, text: string) => {
+      if (stream === options.stdout && batch !== undefined) return batch.write(text);
+      batch?.flush();
       if (progress !== undefined && (stream === options.stderr || stream.isTTY === true)) progress.around(() => stream.write(text));
       else stream.write(text);
     };
@@ -152,6 +160,7 @@ export class Reporter {
     this.#progress?.stop();
     if (this.#options.json) {
       this.#json({ type: 'summary', ...summary });
+      this.flush();
       return;
     }
     const seconds = Math.max(summary.durationMs, 1) / 1000;
@@ -169,11 +178,13 @@ export class Reporter {
         `time: ${seconds.toFixed(2)}s, speed ${rate(summary.bytesTransferred)}, effective ${rate(summary.bytesTotal)}`,
       ].join('\n'),
     );
+    this.flush();
   }
 
   /** A fatal error: one line (the stack too at --log-level chunks or with DEBUG set). */
   fatal(error: unknown): void {
     this.#progress?.stop();
+    this.flush();
     const message = error instanceof Error ? error.message : String(error);
     if (this.#options.level !== 'off') this.#options.stderr.write(`${this.#errColors.red('pareco: error:')} ${message}\n`);
     if ((this.#options.level === 'chunks' || process.env.DEBUG) && error instanceof Error && error.stack) {
@@ -183,9 +194,17 @@ export class Reporter {
       const code = (error as { code?: unknown }).code;
       this.#json({ type: 'error', fatal: true, code: typeof code === 'string' ? code : 'ERROR', message });
     }
+    this.flush();
+  }
+
+  /** Writes the stdout lines held for a batch (before an exit that skips the event loop). */
+  flush(): void {
+    this.#stdoutBatch?.flush();
   }
 
   #json(value: object): void {
-    this.#options.stdout.write(`${JSON.stringify(value)}\n`);
+    const line = `${JSON.stringify(value)}\n`;
+    if (this.#stdoutBatch !== undefined) this.#stdoutBatch.write(line);
+    else this.#options.stdout.write(line);
   }
 }

@@ -10,6 +10,7 @@ class FakeStream extends Writable {
   readonly isTTY: boolean;
   readonly columns = 80;
   text = '';
+  writes = 0;
   readonly #screen: TerminalScreen | undefined;
 
   constructor(isTTY: boolean, screen?: TerminalScreen) {
@@ -20,6 +21,7 @@ class FakeStream extends Writable {
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
     this.text += chunk.toString();
+    this.writes++;
     this.#screen?.write(chunk.toString());
     done();
   }
@@ -91,6 +93,33 @@ describe('Reporter on pipes', () => {
       [...PLAIN_LINES.slice(0, 3), 'new       d (500 B)', ...PLAIN_LINES.slice(6)].join('\n') + '\n',
     );
     assert.equal(stderr.text, 'pareco: warning: dir/x: skipping special file\npareco: error: c: permission denied\n');
+  });
+
+  test('lines are written in batches: at the end of the event-loop turn, at the summary, and before any stderr line', async () => {
+    const json = setup({ tty: false, json: true });
+    const file: SyncEvent = { type: 'file', path: 'f', action: 'new', size: 1, bytesSent: 1, mtime: 0, mode: 0o644 };
+    for (let i = 0; i < 100; i++) json.reporter.event(file);
+    assert.equal(json.stdout.writes, 0, 'held until the turn ends');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(json.stdout.writes, 1);
+    assert.equal(json.stdout.text.split('\n').length, 101);
+    json.reporter.event(file);
+    json.reporter.summary(SUMMARY);
+    assert.equal(json.stdout.writes, 2, 'the last line and the summary in one write, at once');
+    assert.match(json.stdout.text, /"type":"summary"[^\n]*\n$/);
+
+    // Both streams into one file (2>&1): the order of the lines is kept.
+    const { reporter, screen } = setup({ tty: false });
+    reporter.event(EVENTS[4]!);
+    reporter.event(EVENTS[5]!);
+    reporter.event({ ...file, path: 'e' });
+    reporter.fatal(new Error('lost'));
+    assert.deepEqual(screen.lines.filter(Boolean), [
+      'new       dir/a (1000 B)',
+      'pareco: warning: dir/x: skipping special file',
+      'new       e (1 B)',
+      'pareco: error: lost',
+    ]);
   });
 
   test('--progress forces the display on a pipe too', () => {
