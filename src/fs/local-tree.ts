@@ -57,11 +57,13 @@ export class LocalTree implements Tree {
     let batch: Entry[] = [];
     try {
       const partials = this.#options.role === 'destination' && !this.#options.inplace;
-      for await (const entry of scanTree(this.#options.root, this.#options.filter, { partials })) {
-        batch.push(entry);
-        if (batch.length >= size) {
-          yield batch;
-          batch = [];
+      for await (const entries of scanTree(this.#options.root, this.#options.filter, { partials })) {
+        for (const entry of entries) {
+          batch.push(entry);
+          if (batch.length >= size) {
+            yield batch;
+            batch = [];
+          }
         }
       }
     } catch (error) {

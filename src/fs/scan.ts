@@ -1,6 +1,6 @@
 import type { Stats } from 'node:fs';
-import { lstatSync } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstatSync, readdirSync } from 'node:fs';
+import { lstat, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Entry, Kind } from '../../protocol/index.js';
 import type { PathFilter } from './filter.js';
@@ -16,28 +16,39 @@ export function kindOf(st: Stats): Kind {
   return 'o';
 }
 
-export async function entryOf(absolute: string, path: string, st: Stats): Promise<Entry> {
+/** The entry for a path from its lstat; a symlink's target is read (the only call that waits). */
+export function entryOf(absolute: string, path: string, st: Stats): Entry | Promise<Entry> {
   const kind = kindOf(st);
   const entry: Entry = { path, kind, size: kind === 'f' ? st.size : 0, mtime: st.mtimeMs, mode: st.mode & 0o7777 };
-  if (kind === 'l') entry.target = await readlink(absolute);
-  return entry;
+  if (kind !== 'l') return entry;
+  return readlink(absolute).then((target) => {
+    entry.target = target;
+    return entry;
+  });
 }
 
 /**
  * Walks the tree under `root` without following symlinks, yielding the entries the filter
- * selects. A directory the filter does not select itself is still walked (unless excluded) and
- * is yielded, after its contents, when something inside it was selected, so that it exists at
- * the destination. Partial files of unfinished transfers are never listed as themselves; with
- * `partials`, each is listed as kind 'p' under the path of the file it will become.
+ * selects, in batches (a directory's entries up to its first subdirectory, and so on: the
+ * order is depth first, names sorted). A directory the filter does not select itself is still
+ * walked (unless excluded) and is yielded, after its contents, when something inside it was
+ * selected, so that it exists at the destination. Partial files of unfinished transfers are
+ * never listed as themselves; with `partials`, each is listed as kind 'p' under the path of the
+ * file it will become. Batches, not single entries: an async generator costs a few promises per
+ * value it yields, at every level of the recursion, which for 100,000 files was most of the
+ * walk's time and garbage.
  */
-export async function* scanTree(root: string, filter: PathFilter, options: { partials?: boolean } = {}): AsyncGenerator<Entry> {
+export async function* scanTree(root: string, filter: PathFilter, options: { partials?: boolean } = {}): AsyncGenerator<Entry[]> {
   yield* walk(root, '', filter, options.partials ?? false);
 }
 
-async function* walk(root: string, dir: string, filter: PathFilter, partials: boolean): AsyncGenerator<Entry, number> {
-  const all = await readdir(join(root, dir));
+async function* walk(root: string, dir: string, filter: PathFilter, partials: boolean): AsyncGenerator<Entry[], number> {
+  // Synchronous, like the lstat calls below: the asynchronous readdir cost ~0.4 ms per
+  // directory here against ~0.1 ms (measured on 1,000 directories of 100 files).
+  const all = readdirSync(join(root, dir));
   const names = all.filter((name) => !isPartialName(name)).sort();
   let yielded = 0;
+  let out: Entry[] = [];
   if (partials) {
     for (const name of all) {
       const target = targetOfPartialName(name);
@@ -45,7 +56,7 @@ async function* walk(root: string, dir: string, filter: PathFilter, partials: bo
       const path = dir === '' ? target : `${dir}/${target}`;
       const st = await lstat(join(root, dir, name)).catch(() => undefined);
       if (st?.isFile() && filter.selected(path)) {
-        yield { path, kind: 'p', size: st.size, mtime: st.mtimeMs, mode: st.mode & 0o7777 };
+        out.push({ path, kind: 'p', size: st.size, mtime: st.mtimeMs, mode: st.mode & 0o7777 });
         yielded++;
       }
     }
@@ -59,23 +70,28 @@ async function* walk(root: string, dir: string, filter: PathFilter, partials: bo
     for (const [j, path] of batch.entries()) {
       const st = stats[j];
       if (st === undefined || filter.excluded(path)) continue;
-      const entry = await entryOf(join(root, path), path, st);
+      const made = entryOf(join(root, path), path, st);
+      const entry = made instanceof Promise ? await made : made;
       if (entry.kind !== 'd') {
         if (filter.selected(path)) {
-          yield entry;
+          out.push(entry);
           yielded++;
         }
-      } else if (filter.selected(path)) {
-        yield entry;
-        yielded += 1 + (yield* walk(root, path, filter, partials));
-      } else {
-        const inside = yield* walk(root, path, filter, partials);
-        if (inside > 0) {
-          yield entry;
-          yielded += inside + 1;
-        }
+        continue;
+      }
+      // What comes before the subdirectory's contents goes out first: the order stays depth first.
+      const selected = filter.selected(path);
+      if (selected) out.push(entry);
+      if (out.length > 0) yield out;
+      out = [];
+      const inside = yield* walk(root, path, filter, partials);
+      if (selected) yielded += 1 + inside;
+      else if (inside > 0) {
+        out.push(entry);
+        yielded += inside + 1;
       }
     }
   }
+  if (out.length > 0) yield out;
   return yielded;
 }
