@@ -42,6 +42,18 @@ interface Run {
 }
 
 /**
+ * With --skip-digest, a file whose size, mtime and mode match at the destination is up to date:
+ * counted and reported at once, with no request and nothing to wait for (a sync of 100,000
+ * unchanged files spent most of its time on promises). True when it was.
+ */
+export function skippedByMetadata(ctx: TransferContext, src: Entry, dst: Entry | undefined): boolean {
+  if (!ctx.skipDigest || src.kind !== 'f' || dst?.kind !== 'f') return false;
+  if (dst.size !== src.size || !sameMtime(dst.mtime, src.mtime) || dst.mode !== src.mode) return false;
+  skipped(ctx, src, dst, false, Math.ceil(src.size / ctx.chunk));
+  return true;
+}
+
+/**
  * Brings one regular file up to date at the destination. With a file (or a partial file) there,
  * chunk digests of both sides are compared; inside each differing chunk, block digests are
  * compared and only differing runs of blocks are sent. A file whose data already matches only
@@ -55,9 +67,10 @@ export async function transferFile(ctx: TransferContext, src: Entry, dst: Entry 
   let send: number[];
 
   if (dst?.kind === 'f' || hasPartial) {
+    if (skippedByMetadata(ctx, src, dst)) return;
     if (dst?.kind === 'f' && ctx.skipDigest && dst.size === src.size && sameMtime(dst.mtime, src.mtime)) {
-      if (dst.mode !== src.mode) await ctx.dest.setMeta(src.path, meta);
-      skipped(ctx, src, dst, dst.mode !== src.mode, count);
+      await ctx.dest.setMeta(src.path, meta); // only the mode differs
+      skipped(ctx, src, dst, true, count);
       return;
     }
     const comparison = await compareDigests(ctx, src, count);

@@ -16,7 +16,7 @@ import { forEachLimited } from './bounded-parallel.js';
 import { ByteWindow } from './byte-window.js';
 import { DryRunTree } from './dry-run-tree.js';
 import { RateLimit } from './rate-limit.js';
-import { sameMtime, transferFile, type TransferContext } from './file-transfer.js';
+import { sameMtime, skippedByMetadata, transferFile, type TransferContext } from './file-transfer.js';
 import { LanePool, type PoolOptions } from './lane-pool.js';
 import { RemoteTree } from './remote-tree.js';
 import { emptySummary, type SyncEvent, type SyncSummary } from './sync-report.js';
@@ -401,9 +401,10 @@ async function runSync(ctx: TransferContext, filter: PathFilter, deletion: { ena
   // Small files cost a request or two each and little data: on a slow link many must be under
   // way to fill it. Big files share the byte window chunk by chunk and need fewer at once.
   const small = (entry: Entry) => entry.kind !== 'f' || entry.size <= ctx.chunk;
+  const work = leaves.filter((entry) => !skippedByMetadata(ctx, entry, dst.get(entry.path)));
   const settled = await Promise.allSettled([
-    forEachLimited(leaves.filter(small), SMALL_FILES_IN_FLIGHT, bringUpToDate),
-    forEachLimited(leaves.filter((entry) => !small(entry)), parallel, bringUpToDate),
+    forEachLimited(work.filter(small), SMALL_FILES_IN_FLIGHT, bringUpToDate),
+    forEachLimited(work.filter((entry) => !small(entry)), parallel, bringUpToDate),
   ]);
   for (const result of settled) if (result.status === 'rejected') throw result.reason;
 
