@@ -14,6 +14,7 @@ import {
 } from '../../protocol/index.js';
 import { VERSION } from '../version.js';
 import { startHeartbeat, type HeartbeatOptions } from '../transport/heartbeat.js';
+import { batchSendsPerTurn } from '../transport/send-batching.js';
 import { handleRequest } from './request-handler.js';
 import type { Session } from './session.js';
 import type { SessionRegistry } from './session-registry.js';
@@ -47,6 +48,7 @@ export function serveLane(ws: WebSocket, context: LaneContext): void {
   let inFlight = 0;
   let inFlightReadBytes = 0;
 
+  const batchSends = batchSendsPerTurn(ws);
   /** Sends a response; `release` is called once its bytes are handed to the socket. */
   const send = (response: Response, release?: () => void) => {
     if (ws.readyState !== ws.OPEN) {
@@ -54,6 +56,7 @@ export function serveLane(ws: WebSocket, context: LaneContext): void {
       return;
     }
     const messages = encodeMessages(response);
+    batchSends();
     messages.forEach((message, i) => ws.send(message, { binary: true }, i === messages.length - 1 ? () => release?.() : undefined));
   };
   const reject = (id: number, error: ParecoError, close: boolean) => {

@@ -11,6 +11,7 @@ import {
   type Response,
   SERVER_VERSION_HEADER,
 } from '../../protocol/index.js';
+import { batchSendsPerTurn } from './send-batching.js';
 import { startHeartbeat, type HeartbeatOptions } from './heartbeat.js';
 import { redactProxy } from './proxy-for.js';
 import type { TlsTrust } from './tls-trust.js';
@@ -46,6 +47,7 @@ interface Pending {
  */
 export class ClientLane {
   readonly #ws: WebSocket;
+  readonly #batchSends: () => void;
   readonly #pending = new Map<number, Pending>();
   readonly #limits: DecodeLimits;
   readonly #decoder: MessageDecoder;
@@ -59,6 +61,7 @@ export class ClientLane {
 
   private constructor(ws: WebSocket, options: ConnectOptions, serverVersion: string | undefined) {
     this.#ws = ws;
+    this.#batchSends = batchSendsPerTurn(ws);
     this.serverVersion = serverVersion;
     this.#limits = options.limits;
     this.#decoder = new MessageDecoder(() => options.limits.maxData);
@@ -200,6 +203,7 @@ export class ClientLane {
         if (error) this.#fail(new ParecoError(ErrorCode.CONNECTION, `send failed: ${error.message}`, { cause: error }));
       };
       const frame: Request = { ...body, id } as Request;
+      this.#batchSends();
       for (const message of encodeMessages(frame)) this.#ws.send(message, { binary: true }, onSent);
     });
   }
