@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream';
 import { ErrorCode } from '../../protocol/index.js';
 import type { SyncEvent } from '../client/sync-report.js';
 import { formatSize } from './parse-size.js';
+import { printable } from './printable.js';
 
 /** Speed and ETA are averaged over this much recent time. */
 const SPEED_WINDOW_MS = 5000;
@@ -182,12 +183,11 @@ function formatEta(seconds: number | undefined): string {
 }
 
 /**
- * A path made safe for the terminal (control and bidi characters become `?`: a file name from
- * the other side must not move the cursor) and cut from the left to `width` columns, so the
- * file name stays visible.
+ * A path made safe for the terminal as in the log lines (see printable) and cut from the left
+ * to `width` columns, so the file name stays visible.
  */
 function fitPath(path: string, width: number): string {
-  const chars = [...path.replace(/[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g, '?')];
+  const chars = [...printable(path)];
   let used = 0;
   for (const char of chars) used += charWidth(char);
   if (used <= width) return chars.join('');

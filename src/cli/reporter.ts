@@ -7,6 +7,7 @@ import { colorEnabled, palette, type Palette } from './color.js';
 import { itemize } from './itemize.js';
 import { LineBatcher } from './line-batcher.js';
 import { formatSize } from './parse-size.js';
+import { printable } from './printable.js';
 import { ProgressDisplay } from './progress.js';
 
 /** Pareco's log levels, from silent to chatty. */
@@ -38,15 +39,6 @@ export interface ReporterOptions {
 
 /** Events that --itemize prints as change lines. */
 const ITEMIZED = new Set<SyncEvent['type']>(['file', 'mkdir', 'symlink', 'delete']);
-
-/**
- * A path or message as it may go to a terminal: control characters (a name may hold any byte
- * but / and NUL, and a server chooses the names of a download) are shown as \#ooo, as rsync does.
- */
-export function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\#${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
-}
 
 /** Whether the progress display runs, by the rules of ReporterOptions.progress. */
 function progressEnabled(options: ReporterOptions, env: NodeJS.ProcessEnv): boolean {

@@ -9,6 +9,7 @@ import { PROTOCOL_VERSION } from '../../protocol/index.js';
 import { VERSION } from '../version.js';
 import { ExitCode } from './exit-codes.js';
 import { collect, durationOption, integerOption } from './option-parsers.js';
+import { printable } from './printable.js';
 import { REGISTRY_DEFAULTS } from '../server/session-registry.js';
 
 interface ServerCliOptions {
@@ -110,7 +111,8 @@ export async function runServer(argv: string[]): Promise<number> {
       maxLanes: options.maxLanes,
       heartbeat: { interval: options.heartbeat, timeout: Math.max(options.heartbeat * 4, 60_000) },
       ...(options.basePath === undefined ? {} : { basePath: options.basePath }),
-      log: (message) => log.info(message),
+      // Client-chosen text (directories, X-Forwarded-For) must not forge or garble log lines.
+      log: (message) => log.info(printable(message)),
     });
   } catch (error) {
     const errno = (error as NodeJS.ErrnoException).code;

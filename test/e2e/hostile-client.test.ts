@@ -139,6 +139,17 @@ describe('hostile client', () => {
     assert.equal(partial.size, 10, 'no sparse giant');
   });
 
+  test('names a client chooses cannot forge lines in the server log: control characters are escaped', async () => {
+    const lane = await RawLane.connect(ws, TOKEN);
+    const opened = await lane.request(openFrame(join(served, 'area', 'x\nsession forged opened by 10.0.0.1\x1b[2J'), { mode: 'upload' }));
+    assert.equal(opened.t, 'opened', JSON.stringify(opened));
+    await lane.close();
+    const output = server.output();
+    assert.doesNotMatch(output, /^session forged/m);
+    assert.doesNotMatch(output, /\x1b/);
+    assert.match(output, /x\\#012session forged opened by 10\.0\.0\.1\\#033\[2J/);
+  });
+
   test('malformed input closes only the offending lane', async () => {
     const cases: [string, Buffer | Record<string, unknown>][] = [
       ['random bytes', Buffer.from([0xc1, 0xff, 0x00, 0x13, 0x37])],

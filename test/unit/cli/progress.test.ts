@@ -192,9 +192,9 @@ describe('renderProgress', () => {
     assert.equal(line, '…ァイル.jpg');
   });
 
-  test('control characters in a path cannot move the cursor', () => {
+  test('control and bidi characters in a path cannot move the cursor: escaped as in the log lines', () => {
     const [, line] = renderProgress(snapshot({ current: 'evil\x1b[2J\r\nname\u202e' }), 80);
-    assert.equal(line, 'evil?[2J??name?');
+    assert.equal(line, 'evil\\#033[2J\\#015\\#012name\\#342\\#200\\#256');
   });
 });
 

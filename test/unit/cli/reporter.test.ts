@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { printable, Reporter, type LogLevel, type ReporterOptions } from '../../../src/cli/reporter.js';
+import { printable } from '../../../src/cli/printable.js';
+import { Reporter, type LogLevel, type ReporterOptions } from '../../../src/cli/reporter.js';
 import { emptySummary, type SyncEvent } from '../../../src/client/sync-report.js';
 import { TerminalScreen } from '../../support/terminal-screen.js';
 
@@ -232,6 +233,8 @@ describe('Reporter with --json', () => {
   });
 });
 
-test('printable: control characters in names are shown as \\#ooo, everything else as is', () => {
+test('printable: control and bidi characters in names are shown as \\#ooo of their bytes, everything else as is', () => {
   assert.equal(printable('a\x1b[2Jb\nc\x7fé 日本'), 'a\\#033[2Jb\\#012c\\#177é 日本');
+  assert.equal(printable('report\u202etxt.exe'), 'report\\#342\\#200\\#256txt.exe');
+  assert.equal(printable('\u2066x\u2069 \u0085'), '\\#342\\#201\\#246x\\#342\\#201\\#251 \\#302\\#205');
 });
