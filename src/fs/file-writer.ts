@@ -38,6 +38,8 @@ export class FileWriter {
   readonly #inplace: boolean;
   readonly #fsync: boolean;
   readonly #open = new Map<string, Promise<OpenFile>>();
+  /** Whole-file writes under way, by key: a second one for the same file waits for the first. */
+  readonly #putting = new Map<string, Promise<void>>();
   readonly #committing = new Map<string, Promise<void>>();
 
   constructor(options: { inplace: boolean; fsync?: boolean }) {
@@ -108,8 +110,26 @@ export class FileWriter {
     }
   }
 
-  /** Writes a whole file at once (small files): same safety as begin + write + commit. */
+  /**
+   * Writes a whole file at once (small files): same safety as begin + write + commit. Two puts
+   * of one file (a request sent again after a lost connection while the first still runs) take
+   * turns: interleaved, both would write the one partial file and the second rename would fail.
+   */
   async put(key: string, target: string, data: Uint8Array, meta: Meta): Promise<void> {
+    const previous = this.#putting.get(key);
+    const turn = (async () => {
+      await previous?.catch(() => {}); // its own caller hears its failure
+      await this.#put(key, target, data, meta);
+    })();
+    this.#putting.set(key, turn);
+    try {
+      await turn;
+    } finally {
+      if (this.#putting.get(key) === turn) this.#putting.delete(key);
+    }
+  }
+
+  async #put(key: string, target: string, data: Uint8Array, meta: Meta): Promise<void> {
     if (this.#open.has(key)) await this.closeFile(key);
     const file = this.#inplace ? target : partialPathOf(target);
     // The whole content is here: no need to start from the old target or an old partial.

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { stat, utimes, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { mtimeSeconds, NANOSECOND_UTIMES } from '../../../src/fs/file-writer.js';
+import { FileWriter, mtimeSeconds, NANOSECOND_UTIMES } from '../../../src/fs/file-writer.js';
 import { tempDir } from '../../support/temp-dir.js';
 import { prng } from '../../support/seeded-random.js';
 
@@ -62,5 +62,22 @@ describe('mtimeSeconds', () => {
       const got = await roundTrip(ms);
       assert.equal(Math.floor(got), Math.floor(ms), `${ms} read back as ${got}`);
     }
+  });
+});
+
+describe('FileWriter.put', () => {
+  test('two puts of one file at once (a request retried while the first is still running) both succeed, the later one wins', async () => {
+    const dir = await tempDir('pareco-unit-put-');
+    const target = join(dir, 'f.txt');
+    const writer = new FileWriter({ inplace: false, fsync: false });
+    for (let round = 0; round < 20; round++) {
+      const meta = { mtime: 1_700_000_000_000, mode: 0o640 };
+      await Promise.all([
+        writer.put('f.txt', target, Buffer.from(`first ${round}`), meta),
+        writer.put('f.txt', target, Buffer.from(`second ${round}`), meta),
+      ]);
+      assert.equal(await readFile(target, 'utf8'), `second ${round}`);
+    }
+    assert.deepEqual(await readdir(dir), ['f.txt'], 'no partial file left');
   });
 });
