@@ -192,16 +192,21 @@ describe('through HTTP CONNECT forward proxies (squid, tinyproxy)', { skip }, ()
     // 1.5 s, and a sync that ends first never reconnects; a loaded machine needs the margin).
     const cutter = await FaultProxy.start({ target: { host: '127.0.0.1', port: squid.port } });
     onCleanup(() => cutter.close());
+    const logStart = server.output().length;
     const run = syncVia('upload', wssUrl, ['--bwlimit', '256K', '--retry-wait', '100ms'], { HTTPS_PROXY: cutter.url });
-    // Once every lane is up (however slowly the client starts), the transfer has begun.
-    for (const deadline = Date.now() + 10_000; cutter.connectionCount < LANES && Date.now() < deadline; ) await sleep(20);
-    await sleep(300);
+    // Cut only once the server has seen every lane arrive (the open and its joins): a lane cut
+    // while still connecting is retried quietly, before squid logs its CONNECT, and proves nothing.
+    const arrived = () => server.output().slice(logStart).split('\n').filter((line) => / (opened|joined) by /.test(line)).length;
+    for (const deadline = Date.now() + 15_000; arrived() < LANES && Date.now() < deadline; ) await sleep(20);
+    assert.equal(arrived(), LANES, 'every lane joined the session');
     assert.ok(cutter.cutOne(0), 'a lane was open to cut');
     const { result, source, dest, logged } = await run;
     assertOk(result);
     await assertSynced(source, dest);
     const records = await logged(squid, LANES + 1);
-    assert.ok(records.length > LANES, `${records.length} CONNECTs: the cut lane came back through the proxy\n${result.stderr}`);
+    const laneEvents = result.events.filter((e) => e.type === 'warning').map((e) => String(e.message));
+    assert.ok(laneEvents.some((message) => /connection dropped/.test(message)), `the client saw its lane cut:\n${laneEvents.join('\n')}`);
+    assert.ok(records.length > LANES, `${records.length} CONNECTs: the cut lane came back through the proxy\n${JSON.stringify(records)}\n${laneEvents.join('\n')}\n${result.stderr}`);
   });
 
   test('--proxy overrides the environment', async () => {
