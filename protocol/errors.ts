@@ -15,6 +15,8 @@ export const ErrorCode = {
   BAD_PATH: 'BAD_PATH',
   /** A file or directory does not exist. */
   NOT_FOUND: 'NOT_FOUND',
+  /** A path that must be a directory (a tree's root) is something else. */
+  NOT_A_DIRECTORY: 'NOT_A_DIRECTORY',
   /** The operating system refused access. */
   PERMISSION: 'PERMISSION',
   /** The destination file system is full. */
@@ -35,6 +37,14 @@ export const ErrorCode = {
   FORBIDDEN: 'FORBIDDEN',
   /** The connection could not be made, or was lost. */
   CONNECTION: 'CONNECTION',
+  /**
+   * Nothing answers at the server's address: the connection was refused or the host name does
+   * not resolve. A first connection fails at once (a typo should not wait through retries); a
+   * lane that had been connected keeps retrying (the server may be restarting).
+   */
+  UNREACHABLE: 'UNREACHABLE',
+  /** The HTTP proxy refused the tunnel: wrong or missing credentials (407), or not allowed (403). */
+  PROXY: 'PROXY',
   /** The server's TLS certificate could not be verified (client side only). */
   TLS: 'TLS',
   /** An operation took longer than its timeout. */
@@ -45,6 +55,12 @@ export const ErrorCode = {
   SOURCE_CHANGED: 'SOURCE_CHANGED',
   /** The operation was cancelled. */
   ABORTED: 'ABORTED',
+  /** A source entry that is not a regular file, directory or symlink (fifo, socket, device): not copied. */
+  SPECIAL_FILE: 'SPECIAL_FILE',
+  /** --delete-unexpected deleted nothing because some entries failed. */
+  DELETE_SKIPPED: 'DELETE_SKIPPED',
+  /** --delete-unexpected deleted nothing because more entries would go than --max-delete allows. */
+  DELETE_LIMIT: 'DELETE_LIMIT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -53,6 +69,34 @@ const codes = new Set<string>(Object.values(ErrorCode));
 
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && codes.has(value);
+}
+
+/*
+ * What a failure means for a sync, decided here from its code and nowhere else (never from a
+ * message's text). The client's lane pool, its sync loop and the CLI all ask these.
+ */
+
+/** The connection a request went out on is gone: the request may be sent again on another lane. */
+export function isLaneLoss(code: ErrorCode): boolean {
+  return code === ErrorCode.CONNECTION || code === ErrorCode.TIMEOUT || code === ErrorCode.UNREACHABLE;
+}
+
+/** The session cannot be joined again (the server forgot it, or never will accept us): a new one is needed. */
+export function isSessionGone(code: ErrorCode): boolean {
+  return code === ErrorCode.SESSION_EXPIRED || code === ErrorCode.SESSION_NOT_FOUND;
+}
+
+/** Retrying the same connection cannot help: wrong token, protocol version, certificate or proxy credentials. */
+export function isPermanentRefusal(code: ErrorCode): boolean {
+  return code === ErrorCode.AUTH || code === ErrorCode.VERSION || code === ErrorCode.TLS || code === ErrorCode.PROXY;
+}
+
+/**
+ * The whole sync stops: the connection or session is gone, the peer broke the protocol, or the
+ * user interrupted. Any other code fails only the entry it came with.
+ */
+export function isFatal(code: ErrorCode): boolean {
+  return isLaneLoss(code) || isSessionGone(code) || isPermanentRefusal(code) || code === ErrorCode.ABORTED || code === ErrorCode.PROTOCOL;
 }
 
 /** The base error of Pareco: a stable `code` plus a one-line human message. */

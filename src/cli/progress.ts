@@ -25,6 +25,8 @@ export interface ProgressSnapshot {
   eta: number | undefined;
   /** The file last heard of. */
   current: string;
+  /** What the connection is doing when it is not simply up: `connecting to …`, `reconnecting …`. */
+  status: string | undefined;
 }
 
 interface Sample {
@@ -54,6 +56,7 @@ export class ProgressModel {
   #sent = 0;
   #samples: Sample[] = [];
   #current = '';
+  #status: string | undefined;
 
   constructor(now: () => number = () => performance.now()) {
     this.#now = now;
@@ -71,6 +74,19 @@ export class ProgressModel {
 
   update(event: SyncEvent): void {
     switch (event.type) {
+      case 'connecting':
+        this.#status = `connecting to ${event.server}`;
+        return;
+      case 'retry':
+        this.#status = `${event.phase === 'connect' ? 'connecting' : 'reconnecting'} (retry ${event.retry} of ${event.retries} in ${Math.ceil(event.waitMs / 1000)}s)`;
+        return;
+      case 'lost':
+        if (event.lanes === event.total) this.#status = 'reconnecting';
+        return;
+      case 'connected':
+      case 'reconnected':
+        this.#status = undefined;
+        return;
       case 'plan':
         // A new session lists and compares again: files already copied come back as up to date.
         this.#planned = true;
@@ -138,6 +154,7 @@ export class ProgressModel {
       speed,
       eta,
       current: this.#current,
+      status: this.#status,
     };
   }
 
@@ -163,14 +180,17 @@ export class ProgressModel {
  *    42%  420.5 MiB / 1.00 GiB  12/300 files  85.3 MiB/s  ETA 0:07
  *   photos/2023/IMG_0042.jpg
  */
-export function renderProgress(snapshot: ProgressSnapshot, columns: number): [string, string] {
+export function renderProgress(snapshot: ProgressSnapshot, columns: number, planned = true): string[] {
   const width = Math.max(1, columns - 1);
+  // Before the first listing there are no numbers to show, only what the connection does.
+  if (!planned) return snapshot.status === undefined ? [] : [printable(snapshot.status).slice(0, width)];
   const percent = `${Math.floor(snapshot.fraction * 100)}%`.padStart(4);
   const speed = snapshot.speed === undefined ? '--' : `${formatSize(Math.round(snapshot.speed))}/s`;
   const stats =
     `${percent}  ${formatSize(snapshot.bytesDone)} / ${formatSize(snapshot.bytesTotal)}` +
     `  ${snapshot.filesDone}/${snapshot.filesTotal} files  ${speed}  ETA ${formatEta(snapshot.eta)}`;
-  return [stats.slice(0, width), fitPath(snapshot.current, width)];
+  const second = snapshot.status === undefined ? fitPath(snapshot.current, width) : printable(snapshot.status).slice(0, width);
+  return [stats.slice(0, width), second];
 }
 
 function formatEta(seconds: number | undefined): string {
@@ -250,7 +270,7 @@ export class ProgressDisplay {
     if (this.#stopped) return;
     const wasComplete = this.#model.complete;
     this.#model.update(event);
-    if (event.type === 'plan') {
+    if (event.type === 'plan' || event.type === 'connecting') {
       if (this.#timer === undefined) {
         // Unref'd: a redraw timer must never keep the process alive.
         this.#timer = setInterval(() => this.#tick(), this.#interval).unref();
@@ -291,7 +311,11 @@ export class ProgressDisplay {
 
   #draw(): void {
     const columns = this.#stream.columns || 80;
-    const frame = renderProgress(this.#model.snapshot(), columns).join('\n');
+    const frame = renderProgress(this.#model.snapshot(), columns, this.#model.planned).join('\n');
+    if (frame === '') {
+      this.#erase();
+      return;
+    }
     if (frame === this.#frame && this.#shown > 0) return;
     // One write per frame, erase included, so the terminal never shows half a frame.
     this.#stream.write(this.#eraseSequence() + frame);

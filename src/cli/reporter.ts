@@ -37,6 +37,12 @@ export interface ReporterOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** A wait in whole seconds, or tenths below ten seconds: `4s`, `0.5s`. */
+function formatWait(ms: number): string {
+  const seconds = ms / 1000;
+  return seconds >= 10 ? `${Math.round(seconds)}s` : `${Math.max(0.1, Math.round(seconds * 10) / 10)}s`;
+}
+
 /** Events that --itemize prints as change lines. */
 const ITEMIZED = new Set<SyncEvent['type']>(['file', 'mkdir', 'symlink', 'delete']);
 
@@ -134,6 +140,12 @@ export class Reporter {
         break;
       case 'delete':
         log.info(`deleted   ${printable(event.path)}${event.kind === 'dir' ? '/' : ''}`);
+        break;
+      case 'retry':
+        log.warn(`${printable(event.message)}; retrying in ${formatWait(event.waitMs)} (retry ${event.retry} of ${event.retries})`);
+        break;
+      case 'lost':
+        log.warn(`${event.lanes === event.total ? `all ${event.total}` : `${event.lanes} of ${event.total}`} connections dropped: ${printable(event.message)}; reconnecting`);
         break;
       case 'reconnected':
         log.info('reconnected');

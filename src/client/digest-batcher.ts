@@ -1,4 +1,4 @@
-import { LIMITS, ParecoError, type ErrorCode } from '../../protocol/index.js';
+import { ErrorCode, LIMITS, ParecoError } from '../../protocol/index.js';
 import type { DigestList } from '../fs/tree.js';
 import type { LanePool } from './lane-pool.js';
 
@@ -51,8 +51,8 @@ export class DigestBatcher {
       (response) => {
         batch.forEach((waiting, i) => {
           const result = response.files[i];
-          if (result === undefined) waiting.reject(new ParecoError('PROTOCOL', `no digest answer for ${waiting.path}`));
-          else if ('code' in result) waiting.reject(new ParecoError(result.code as ErrorCode, result.message));
+          if (result === undefined) waiting.reject(new ParecoError(ErrorCode.PROTOCOL, `no digest answer for ${waiting.path}`));
+          else if ('code' in result) waiting.reject(new ParecoError(result.code, result.message));
           else waiting.resolve(result);
         });
       },

@@ -1,6 +1,7 @@
 import { ErrorCode, LIMITS, ParecoError, type Entry } from '../../protocol/index.js';
 import type { DigestList, Tree } from '../fs/tree.js';
 import type { RangeDigest } from '../digest/range-digest.js';
+import type { Cancellation } from '../transport/cancellation.js';
 import type { ByteWindow } from './byte-window.js';
 import type { RateLimit } from './rate-limit.js';
 import { forEachLimited } from './bounded-parallel.js';
@@ -21,7 +22,8 @@ export interface TransferContext {
   rate?: RateLimit;
   summary: SyncSummary;
   emit: (event: SyncEvent) => void;
-  signal?: AbortSignal;
+  /** The user's interrupt. */
+  cancellation: Cancellation;
 }
 
 /** Digest batches of one file requested at once (they spread over the lanes). */
@@ -105,7 +107,7 @@ export async function transferFile(ctx: TransferContext, src: Entry, dst: Entry 
       ctx.emit({ type: 'chunk', path: src.path, offset: run.offset, length: run.length });
       return;
     }
-    await ctx.rate?.take(run.length, ctx.signal);
+    await ctx.rate?.take(run.length, ctx.cancellation);
     const got = await fromSource(src.path, ctx.source.read(src.path, run.offset, run.length));
     if (
       got.data.length !== run.length ||
@@ -135,7 +137,7 @@ export async function transferFile(ctx: TransferContext, src: Entry, dst: Entry 
     const compare = compared !== undefined && index < compared.dest.digests.length;
     if (compare) await ctx.compares.acquire(1);
     else await ctx.window.acquire(length);
-    if (failure === undefined && ctx.signal?.aborted) failure = { error: new ParecoError(ErrorCode.ABORTED, 'interrupted') };
+    if (failure === undefined && ctx.cancellation.cancelled) failure = { error: new ParecoError(ErrorCode.ABORTED, 'interrupted') };
     if (failure !== undefined) {
       if (compare) ctx.compares.release(1);
       else ctx.window.release(length);
@@ -216,7 +218,7 @@ async function putSmallFile(ctx: TransferContext, src: Entry): Promise<void> {
     ctx.emit(fileEvent(src, undefined, 'new', src.size));
     return;
   }
-  await ctx.rate?.take(src.size, ctx.signal);
+  await ctx.rate?.take(src.size, ctx.cancellation);
   await ctx.window.acquire(src.size);
   let changed: boolean;
   try {

@@ -1,17 +1,21 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ErrorCode,
+  isLaneLoss,
+  isPermanentRefusal,
+  isSessionGone,
   ParecoError,
   PROTOCOL_VERSION,
   type OpenRequest,
   type Response,
 } from '../../protocol/index.js';
+import { Cancellation } from '../transport/cancellation.js';
 import { ClientLane, type ConnectOptions, type RequestBody } from '../transport/client-lane.js';
+import { retryDelay } from './retry-delay.js';
 
 /** What a lane weighs for balancing besides its payload bytes: small requests cost a little. */
 const REQUEST_WEIGHT = 4096;
-/** Longest wait between two reconnection attempts of a lane. */
-const MAX_BACKOFF = 30_000;
+/** Lanes that drop within this time of each other are reported in one line (a server shutting down drops them all). */
+const LOSS_REPORT_DELAY = 250;
 
 export interface SessionInfo {
   id: string;
@@ -20,18 +24,24 @@ export interface SessionInfo {
   server: string;
 }
 
-export interface PoolOptions extends ConnectOptions {
+/** What the pool tells the sync about its connections, for the user. */
+export type PoolEvent =
+  /** A connection attempt failed and another follows after `waitMs`. */
+  | { type: 'retry'; phase: 'connect' | 'reconnect'; retry: number; retries: number; waitMs: number; code: ErrorCode; message: string }
+  /** `lanes` of `total` connections dropped (reported once for lanes that drop together). */
+  | { type: 'lost'; lanes: number; total: number; code: ErrorCode; message: string }
+  /** A connection is up again after every one had dropped. */
+  | { type: 'reconnected' };
+
+export interface PoolOptions extends Omit<ConnectOptions, 'cancellation'> {
   /** Consecutive failed reconnection attempts after which a lane is given up. */
   retries: number;
   /** First wait before reconnecting (doubles each attempt, with jitter, up to 30 s). */
   retryWait: number;
+  /** The user's interrupt: connection attempts and waits end at once. */
   signal?: AbortSignal;
-  /** Told about each lane lost and regained (for logs). */
-  onLaneEvent?: (event: { type: 'lane-lost' | 'lane-back'; reason?: string }) => void;
+  onEvent?: (event: PoolEvent) => void;
 }
-
-/** Errors after which the session cannot be rejoined: the sync must start a new one. */
-const SESSION_GONE = new Set<string>([ErrorCode.SESSION_EXPIRED, ErrorCode.SESSION_NOT_FOUND, ErrorCode.AUTH, ErrorCode.VERSION]);
 
 interface Slot {
   lane: ClientLane | undefined;
@@ -49,72 +59,65 @@ export class LanePool {
   readonly #url: string;
   readonly #options: PoolOptions;
   readonly #slots: Slot[];
+  /** Ends every wait and connection attempt of the pool, on close or on the user's interrupt. */
+  readonly #cancellation: Cancellation;
   #waiters: (() => void)[] = [];
   #fatal: ParecoError | undefined;
   #closing = false;
-  /** Cancels reconnection waits when the pool closes (they keep the process alive till then). */
-  readonly #stop = new AbortController();
+  #closed: Promise<void> | undefined;
+  /** Lane losses not reported yet, and the first one's error. */
+  #unreported: { lanes: number; error: ParecoError } | undefined;
+  /** While every lane is down: the highest reconnection attempt already reported. */
+  #reportedRetry = 0;
   /** Requests sent again after their lane dropped. */
   retriedRequests = 0;
 
-  private constructor(url: string, options: PoolOptions, session: SessionInfo, lanes: (ClientLane | undefined)[]) {
+  private constructor(url: string, options: PoolOptions, cancellation: Cancellation, session: SessionInfo, lanes: (ClientLane | undefined)[]) {
     this.#url = url;
     this.#options = options;
+    this.#cancellation = cancellation;
     this.session = session;
     this.#slots = lanes.map(() => ({ lane: undefined, gaveUp: false }));
+    // Requests waiting for a lane give up when the user interrupts.
+    cancellation.onCancel(() => this.#wake());
     lanes.forEach((lane, i) => {
       if (lane === undefined) void this.#reconnect(this.#slots[i]!);
-      else this.#attach(this.#slots[i]!, lane);
+      else this.#attach(this.#slots[i]!, lane, true);
     });
   }
 
   /**
-   * Opens the session on one lane and joins the others. The open is tried again when the
-   * connection breaks during it (not when nothing listens); a lane that fails to join starts
-   * out reconnecting instead of failing the sync.
+   * Opens the session on one lane and joins the others. The open is tried again, with a line
+   * for the user each time, when the connection fails or breaks during it (not when nothing
+   * listens: a wrong address should not wait through retries); a lane that fails to join
+   * starts out reconnecting instead of failing the sync.
    */
   static async open(url: string, count: number, open: Omit<OpenRequest, 'id' | 't' | 'v'>, options: PoolOptions): Promise<LanePool> {
-    // Once the first lane is in (so the token is good), the others connect while it opens the
-    // session: on a slow link that hides their TCP, TLS and upgrade round trips behind the open.
-    // One that fails to connect early tries again below.
-    let early: Promise<ClientLane>[] = [];
-    let first: ClientLane | undefined;
-    let opened: Extract<Response, { t: 'opened' }> | undefined;
-    for (let attempt = 0; opened === undefined; attempt++) {
-      try {
-        first = await ClientLane.connect(url, options);
-        if (early.length === 0) {
-          early = Array.from({ length: count - 1 }, () => ClientLane.connect(url, options));
-          for (const connecting of early) connecting.catch(() => {});
-        }
-        opened = await first.request({ t: 'open', v: PROTOCOL_VERSION, ...open }, 'opened');
-      } catch (error) {
-        first?.close();
-        const retry = error instanceof ParecoError && isLaneLoss(error) && !/refused|not found/.test(error.message);
-        if (!retry || attempt >= options.retries) {
-          for (const connecting of early) void connecting.then((lane) => lane.close(), () => {});
-          throw error;
-        }
-        await sleep(options.retryWait * 2 ** attempt * (0.5 + Math.random()));
-      }
-    }
-    const session = { id: opened.session, key: opened.key, server: opened.server };
-    const others = await Promise.allSettled(
-      early.map((connecting) =>
-        connecting.then(
-          (lane) => (lane.closed ? joinLane(url, session, options) : join(lane, session)),
-          () => joinLane(url, session, options),
+    const cancellation = new Cancellation(options.signal);
+    const connect = { ...options, cancellation };
+    try {
+      const { first, opened, early } = await openFirst(url, count, open, connect);
+      const session = { id: opened.session, key: opened.key, server: opened.server };
+      const others = await Promise.allSettled(
+        early.map((connecting) =>
+          connecting.then(
+            (lane) => (lane.closed ? joinLane(url, session, connect) : join(lane, session)),
+            () => joinLane(url, session, connect),
+          ),
         ),
-      ),
-    );
-    const gone = others.find((r): r is PromiseRejectedResult => r.status === 'rejected' && SESSION_GONE.has((r.reason as ParecoError).code));
-    if (gone !== undefined) {
-      first!.close();
-      for (const r of others) if (r.status === 'fulfilled') r.value.close();
-      throw gone.reason;
+      );
+      const refusal = others.find((r): r is PromiseRejectedResult => r.status === 'rejected' && cannotRejoin(r.reason));
+      if (refusal !== undefined || cancellation.cancelled) {
+        first.close();
+        for (const r of others) if (r.status === 'fulfilled') r.value.close();
+        throw refusal?.reason ?? new ParecoError(ErrorCode.ABORTED, 'interrupted');
+      }
+      const lanes = [first, ...others.map((r) => (r.status === 'fulfilled' ? r.value : undefined))];
+      return new LanePool(url, options, cancellation, session, lanes);
+    } catch (error) {
+      cancellation.dispose();
+      throw error;
     }
-    const lanes = [first!, ...others.map((r) => (r.status === 'fulfilled' ? r.value : undefined))];
-    return new LanePool(url, options, session, lanes);
   }
 
   get size(): number {
@@ -124,6 +127,11 @@ export class LanePool {
   /** Lanes connected right now. */
   get connected(): number {
     return this.#slots.filter((s) => s.lane !== undefined && !s.lane.closed).length;
+  }
+
+  /** Registered waits and connection attempts (a test checks they do not pile up). */
+  get pendingCancellations(): number {
+    return this.#cancellation.pending;
   }
 
   /**
@@ -136,20 +144,30 @@ export class LanePool {
       try {
         return await lane.request(body, expect);
       } catch (error) {
-        if (!lane.closed || this.#closing || !(error instanceof ParecoError) || !isLaneLoss(error)) throw error;
+        if (!lane.closed || this.#closing || !(error instanceof ParecoError) || !isLaneLoss(error.code)) throw error;
         this.retriedRequests++;
       }
     }
   }
 
-  /** Ends the session on the server (best effort) and closes every lane. */
-  async close(): Promise<void> {
+  /**
+   * Ends the session on the server (best effort, waiting at most `patience` ms for its answer)
+   * and closes every lane. Calling it again waits for the first call.
+   */
+  close(patience = 2000): Promise<void> {
+    this.#closed ??= this.#close(patience);
+    return this.#closed;
+  }
+
+  async #close(patience: number): Promise<void> {
     const lane = this.#slots.map((s) => s.lane).find((l) => l !== undefined && !l.closed);
     if (lane !== undefined && this.#fatal === undefined) {
-      await Promise.race([lane.request({ t: 'close' }, 'ok').catch(() => undefined), sleep(2000, undefined, { ref: false })]);
+      const closed = lane.request({ t: 'close' }, 'ok').catch(() => undefined);
+      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, patience).unref())]);
     }
     this.#closing = true;
-    this.#stop.abort();
+    this.#cancellation.cancel();
+    this.#cancellation.dispose();
     for (const slot of this.#slots) slot.lane?.close();
     this.#wake();
   }
@@ -158,7 +176,7 @@ export class LanePool {
     for (;;) {
       if (this.#fatal !== undefined) throw this.#fatal;
       if (this.#closing) throw new ParecoError(ErrorCode.ABORTED, 'the sync is closing');
-      if (this.#options.signal?.aborted) throw new ParecoError(ErrorCode.ABORTED, 'interrupted');
+      if (this.#cancellation.cancelled) throw new ParecoError(ErrorCode.ABORTED, 'interrupted');
       let best: ClientLane | undefined;
       let bestLoad = Infinity;
       for (const { lane } of this.#slots) {
@@ -180,50 +198,120 @@ export class LanePool {
     for (const wake of waiters) wake();
   }
 
-  #attach(slot: Slot, lane: ClientLane): void {
+  /** Puts a connected lane in its slot; `initial` for the lanes the pool starts with. */
+  #attach(slot: Slot, lane: ClientLane, initial = false): void {
+    const wasDown = !initial && this.connected === 0;
     slot.lane = lane;
     lane.onClose((error) => {
       if (this.#closing || error.code === ErrorCode.ABORTED) return;
-      this.#options.onLaneEvent?.({ type: 'lane-lost', reason: error.message });
+      this.#reportLoss(error);
       void this.#reconnect(slot);
     });
+    if (wasDown) this.#options.onEvent?.({ type: 'reconnected' });
+    this.#reportedRetry = 0;
     this.#wake();
+  }
+
+  /** Collects lanes that drop together into one report. */
+  #reportLoss(error: ParecoError): void {
+    if (this.#unreported !== undefined) {
+      this.#unreported.lanes++;
+      return;
+    }
+    this.#unreported = { lanes: 1, error };
+    setTimeout(() => this.#flushLossReport(), LOSS_REPORT_DELAY).unref();
+  }
+
+  /** Reports the lanes lost since the last report (before anything that follows from their loss). */
+  #flushLossReport(): void {
+    if (this.#unreported === undefined) return;
+    const { lanes, error } = this.#unreported;
+    this.#unreported = undefined;
+    if (this.#closing || this.#fatal !== undefined) return;
+    this.#options.onEvent?.({ type: 'lost', lanes, total: this.#slots.length, code: error.code, message: error.message });
   }
 
   async #reconnect(slot: Slot): Promise<void> {
     slot.lane = undefined;
     const { retries, retryWait } = this.#options;
+    const connect = { ...this.#options, cancellation: this.#cancellation };
+    let last: ParecoError | undefined;
     for (let attempt = 0; attempt < retries; attempt++) {
-      const backoff = Math.min(MAX_BACKOFF, retryWait * 2 ** attempt) * (0.5 + Math.random());
-      const waited = await sleep(backoff, true, { signal: this.#stop.signal }).catch(() => false);
-      if (!waited || this.#closing || this.#fatal !== undefined) return;
+      const wait = retryDelay(retryWait, attempt);
+      // While no lane is up the user waits on this: say why, once per attempt number.
+      if (last !== undefined && this.connected === 0 && attempt > this.#reportedRetry) {
+        this.#reportedRetry = attempt;
+        this.#flushLossReport();
+        this.#options.onEvent?.({ type: 'retry', phase: 'reconnect', retry: attempt + 1, retries, waitMs: wait, code: last.code, message: last.message });
+      }
+      if (!(await this.#cancellation.sleep(wait)) || this.#closing || this.#fatal !== undefined) return;
       try {
-        const lane = await joinLane(this.#url, this.session, this.#options);
-        if (this.#closing) {
-          lane.close();
-          return;
-        }
-        this.#options.onLaneEvent?.({ type: 'lane-back' });
-        this.#attach(slot, lane);
+        this.#attach(slot, await joinLane(this.#url, this.session, connect));
         return;
       } catch (error) {
-        if (error instanceof ParecoError && SESSION_GONE.has(error.code)) {
-          this.#fatal ??= error;
+        const failure = error instanceof ParecoError ? error : new ParecoError(ErrorCode.CONNECTION, String(error));
+        if (this.#closing || failure.code === ErrorCode.ABORTED) return;
+        if (cannotRejoin(failure)) {
+          this.#fatal ??= failure;
           this.#wake();
           return;
         }
+        last = failure;
       }
     }
     slot.gaveUp = true;
     if (this.#slots.every((s) => s.gaveUp)) {
-      this.#fatal ??= new ParecoError(ErrorCode.CONNECTION, `lost every connection to the server and could not reconnect after ${retries} attempts`);
+      const why = last === undefined ? '' : ` (${last.message})`;
+      this.#fatal ??= new ParecoError(ErrorCode.CONNECTION, `lost every connection to the server and could not reconnect after ${retries} attempts${why}`);
     }
     this.#wake();
   }
 }
 
-function isLaneLoss(error: ParecoError): boolean {
-  return error.code === ErrorCode.CONNECTION || error.code === ErrorCode.TIMEOUT;
+/** A rejoin that failed this way will fail again: the sync needs a new session, or must stop. */
+function cannotRejoin(error: unknown): boolean {
+  return error instanceof ParecoError && (isSessionGone(error.code) || isPermanentRefusal(error.code));
+}
+
+interface Connect extends Omit<PoolOptions, 'signal'> {
+  cancellation: Cancellation;
+}
+
+/**
+ * Connects the first lane and opens the session on it, retrying while the connection is the
+ * problem. Once the first lane is in (so the token is good), the others connect while it opens
+ * the session: on a slow link that hides their TCP, TLS and upgrade round trips behind the open.
+ */
+async function openFirst(
+  url: string,
+  count: number,
+  open: Omit<OpenRequest, 'id' | 't' | 'v'>,
+  options: Connect,
+): Promise<{ first: ClientLane; opened: Extract<Response, { t: 'opened' }>; early: Promise<ClientLane>[] }> {
+  let early: Promise<ClientLane>[] = [];
+  for (let attempt = 0; ; attempt++) {
+    let first: ClientLane | undefined;
+    try {
+      first = await ClientLane.connect(url, options);
+      if (early.length === 0) {
+        early = Array.from({ length: count - 1 }, () => ClientLane.connect(url, options));
+        for (const connecting of early) connecting.catch(() => {});
+      }
+      const opened = await first.request({ t: 'open', v: PROTOCOL_VERSION, ...open }, 'opened');
+      return { first, opened, early };
+    } catch (error) {
+      first?.close();
+      const retriable = error instanceof ParecoError && isLaneLoss(error.code) && error.code !== ErrorCode.UNREACHABLE;
+      const wait = retryDelay(options.retryWait, attempt);
+      if (retriable && attempt < options.retries && !options.cancellation.cancelled) {
+        options.onEvent?.({ type: 'retry', phase: 'connect', retry: attempt + 1, retries: options.retries, waitMs: wait, code: error.code, message: error.message });
+        if (await options.cancellation.sleep(wait)) continue;
+      }
+      for (const connecting of early) void connecting.then((lane) => lane.close(), () => {});
+      if (options.cancellation.cancelled) throw new ParecoError(ErrorCode.ABORTED, 'interrupted');
+      throw error;
+    }
+  }
 }
 
 function joinLane(url: string, session: SessionInfo, options: ConnectOptions): Promise<ClientLane> {

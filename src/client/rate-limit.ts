@@ -1,5 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, ParecoError } from '../../protocol/index.js';
+import type { Cancellation } from '../transport/cancellation.js';
 
 /**
  * A bandwidth limit shared by every lane (--bwlimit): each payload books the time its bytes
@@ -14,15 +14,12 @@ export class RateLimit {
     this.#bytesPerMs = bytesPerSecond / 1000;
   }
 
-  async take(bytes: number, signal?: AbortSignal): Promise<void> {
+  async take(bytes: number, cancellation?: Cancellation): Promise<void> {
     const now = performance.now();
     const start = Math.max(now, this.#cursor);
     this.#cursor = start + bytes / this.#bytesPerMs;
     if (start <= now) return;
-    try {
-      await sleep(start - now, undefined, signal === undefined ? {} : { signal });
-    } catch {
-      throw new ParecoError(ErrorCode.ABORTED, 'interrupted');
-    }
+    const waited = cancellation === undefined ? await new Promise<boolean>((resolve) => setTimeout(resolve, start - now, true)) : await cancellation.sleep(start - now);
+    if (!waited) throw new ParecoError(ErrorCode.ABORTED, 'interrupted');
   }
 }

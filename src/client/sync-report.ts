@@ -1,8 +1,15 @@
+import type { ErrorCode } from '../../protocol/index.js';
+import type { PoolEvent } from './lane-pool.js';
+
 export type FileAction = 'new' | 'update' | 'metadata' | 'uptodate';
 
 /** What a sync tells its caller as it goes: the CLI turns these into log lines or NDJSON. */
 export type SyncEvent =
+  /** Connecting to the server (the first time, and for each new session). */
+  | { type: 'connecting'; server: string }
   | { type: 'connected'; session: string; server: string; lanes: number }
+  /** Connection trouble: a failed attempt and the wait before the next, lanes lost, lanes back. */
+  | PoolEvent
   /** Once both trees are listed: the regular files to bring up to date and their total size. */
   | { type: 'plan'; files: number; bytes: number }
   | {
@@ -23,9 +30,8 @@ export type SyncEvent =
   | { type: 'mkdir'; path: string }
   | { type: 'symlink'; path: string; target: string }
   | { type: 'delete'; path: string; kind: 'file' | 'dir' | 'symlink' }
-  | { type: 'reconnected' }
-  | { type: 'warning'; path?: string; code: string; message: string }
-  | { type: 'error'; path?: string; code: string; message: string };
+  | { type: 'warning'; path?: string; code: ErrorCode; message: string }
+  | { type: 'error'; path?: string; code: ErrorCode; message: string };
 
 export interface SyncSummary {
   ok: boolean;

@@ -1,8 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { blockSizeProblem, ErrorCode, ParecoError, toParecoError, type Entry, type HashName, type Mode } from '../../protocol/index.js';
+import { blockSizeProblem, ErrorCode, isFatal, isLaneLoss, isSessionGone, ParecoError, toParecoError, type Entry, type HashName, type Mode } from '../../protocol/index.js';
 import { loadDigest } from '../digest/registry.js';
 import { RangeDigest } from '../digest/range-digest.js';
 import { PathFilter } from '../fs/filter.js';
@@ -10,6 +9,8 @@ import { LocalTree } from '../fs/local-tree.js';
 import { prepareTreeRoot } from '../fs/tree-root.js';
 import type { Tree } from '../fs/tree.js';
 import type { RunningServer } from '../server/server.js';
+import { Cancellation } from '../transport/cancellation.js';
+import { redact } from '../transport/client-lane.js';
 import { DEFAULT_HEARTBEAT } from '../transport/heartbeat.js';
 import type { ProxySetting } from '../transport/proxy-for.js';
 import { forEachLimited } from './bounded-parallel.js';
@@ -20,6 +21,7 @@ import { sameMtime, skippedByMetadata, transferFile, type TransferContext } from
 import { LanePool, type PoolOptions } from './lane-pool.js';
 import { RemoteTree } from './remote-tree.js';
 import { emptySummary, type SyncEvent, type SyncSummary } from './sync-report.js';
+import { retryDelay } from './retry-delay.js';
 import { serverConnection, withRoute } from './server-url.js';
 
 export interface SyncOptions {
@@ -83,18 +85,10 @@ export const SYNC_DEFAULTS = {
   retryWait: 1_000,
 };
 
-/** Codes after which the whole sync stops: the connection or session is gone. */
-const FATAL = new Set<string>([
-  ErrorCode.CONNECTION,
-  ErrorCode.TIMEOUT,
-  ErrorCode.ABORTED,
-  ErrorCode.PROTOCOL,
-  ErrorCode.AUTH,
-  ErrorCode.TLS,
-  ErrorCode.VERSION,
-  ErrorCode.SESSION_NOT_FOUND,
-  ErrorCode.SESSION_EXPIRED,
-]);
+/** After an interrupt, how long requests in flight may still finish before the lanes close... */
+const INTERRUPT_GRACE = 1000;
+/** ...and how long the server then has to confirm the session's end. */
+const INTERRUPTED_CLOSE_PATIENCE = 500;
 
 /** Bytes of chunk payload each lane may have in flight (at least two chunks)... */
 const LANE_WINDOW = 2 * 1024 * 1024;
@@ -136,6 +130,8 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
   const upload = options.mode === 'upload';
   const dryRun = options.dryRun ?? false;
 
+  const signal = options.signal;
+  const cancellation = new Cancellation(signal);
   // A dry-run download into a directory that does not exist yet compares against nothing.
   const localPath = resolve(options.localDir);
   const local =
@@ -151,11 +147,11 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
           inplace: options.inplace ?? false,
           fsync: options.fsync ?? false,
           dryRun,
+          cancelled: () => cancellation.cancelled,
         });
   const rate = options.bwlimit === undefined ? undefined : new RateLimit(options.bwlimit);
 
   let embedded: RunningServer | undefined;
-  const signal = options.signal;
   const retries = options.retries ?? SYNC_DEFAULTS.retries;
   const retryWait = options.retryWait ?? SYNC_DEFAULTS.retryWait;
   try {
@@ -185,12 +181,7 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
       retries,
       retryWait,
       ...(signal === undefined ? {} : { signal }),
-      onLaneEvent: (event) =>
-        emit(
-          event.type === 'lane-lost'
-            ? { type: 'warning', code: ErrorCode.CONNECTION, message: `a connection dropped (${event.reason ?? 'unknown'}); reconnecting` }
-            : { type: 'reconnected' },
-        ),
+      onEvent: emit,
     };
     const openRequest = {
       mode: options.mode,
@@ -211,7 +202,11 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
       let pool: LanePool | undefined;
       const summary = emptySummary();
       summary.sessionRestarts = restarts;
+      // Interrupted, in-flight requests get a moment to finish; then the lanes close, which
+      // ends whatever still waits on the server, so the user gets the summary within 2 s.
+      const closeSoon = cancellation.onCancel(() => setTimeout(() => void pool?.close(INTERRUPTED_CLOSE_PATIENCE), INTERRUPT_GRACE).unref());
       try {
+        emit({ type: 'connecting', server: redact(url) });
         pool = await openPool(url, connections, openRequest, poolOptions);
         if (pool !== undefined) emit({ type: 'connected', session: pool.session.id, server: pool.session.server, lanes: pool.size });
         const remote = pool === undefined ? undefined : new RemoteTree(pool);
@@ -231,7 +226,7 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
             ...(rate === undefined ? {} : { rate }),
             summary,
             emit,
-            ...(signal === undefined ? {} : { signal }),
+            cancellation,
           },
           filter,
           { enabled: options.deleteUnexpected ?? false, ...(options.maxDelete === undefined ? {} : { max: options.maxDelete }) },
@@ -239,27 +234,29 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
         );
         summary.retriedRequests = pool?.retriedRequests ?? 0;
       } catch (error) {
-        if (signal?.aborted) {
+        if (cancellation.cancelled) {
           summary.aborted = true;
         } else {
           const failure = toParecoError(error);
-          const sessionGone = failure.code === ErrorCode.SESSION_EXPIRED || failure.code === ErrorCode.SESSION_NOT_FOUND;
-          const serverAway = restarts > 0 && (failure.code === ErrorCode.CONNECTION || failure.code === ErrorCode.TIMEOUT);
-          if ((sessionGone || serverAway) && restarts < retries) {
+          const serverAway = restarts > 0 && isLaneLoss(failure.code);
+          if ((isSessionGone(failure.code) || serverAway) && restarts < retries) {
             emit({ type: 'warning', code: failure.code, message: `${failure.message}; starting a new session` });
-            await sleep(Math.min(30_000, retryWait * 2 ** restarts) * (0.5 + Math.random()));
-            continue;
+            if (await cancellation.sleep(retryDelay(retryWait, restarts))) continue;
+            summary.aborted = true;
+          } else {
+            throw failure;
           }
-          throw failure;
         }
       } finally {
-        await pool?.close();
+        closeSoon();
+        await pool?.close(cancellation.cancelled ? INTERRUPTED_CLOSE_PATIENCE : undefined);
       }
       summary.durationMs = Math.round(performance.now() - started);
       summary.ok = summary.filesFailed === 0 && summary.filesChanged === 0 && !summary.aborted;
       return summary;
     }
   } finally {
+    cancellation.dispose();
     await local?.close();
     await embedded?.close();
   }
@@ -280,8 +277,7 @@ async function openPool(url: string, connections: number, open: Parameters<typeo
   try {
     return await LanePool.open(url, connections, open, options);
   } catch (error) {
-    const missing = error instanceof ParecoError && error.code === ErrorCode.NOT_FOUND && / does not exist$/.test(error.message);
-    if (open.dry && open.mode === 'upload' && missing) return undefined;
+    if (open.dry && open.mode === 'upload' && error instanceof ParecoError && error.code === ErrorCode.NOT_FOUND) return undefined;
     throw error;
   }
 }
@@ -325,12 +321,12 @@ async function runSync(ctx: TransferContext, filter: PathFilter, deletion: { ena
 
   /** Runs one entry's work; single-entry failures are counted, fatal ones stop the sync. */
   const guarded = async (path: string, work: () => Promise<void>) => {
-    if (ctx.signal?.aborted) throw new ParecoError(ErrorCode.ABORTED, 'interrupted');
+    if (ctx.cancellation.cancelled) throw new ParecoError(ErrorCode.ABORTED, 'interrupted');
     try {
       await work();
     } catch (error) {
       const failure = toParecoError(error, path);
-      if (FATAL.has(failure.code)) throw failure;
+      if (isFatal(failure.code)) throw failure;
       if (failure.code === ErrorCode.SOURCE_CHANGED) {
         summary.filesChanged++;
         emit({ type: 'warning', path, code: failure.code, message: failure.message });
@@ -376,7 +372,7 @@ async function runSync(ctx: TransferContext, filter: PathFilter, deletion: { ena
     guarded(entry.path, async () => {
       const existing = dst.get(entry.path);
       if (entry.kind === 'o') {
-        emit({ type: 'warning', path: entry.path, code: 'SPECIAL_FILE', message: `${entry.path}: skipping special file (not a regular file, directory or symlink)` });
+        emit({ type: 'warning', path: entry.path, code: ErrorCode.SPECIAL_FILE, message: `${entry.path}: skipping special file (not a regular file, directory or symlink)` });
         return;
       }
       if (entry.kind === 'l') {
@@ -412,12 +408,12 @@ async function runSync(ctx: TransferContext, filter: PathFilter, deletion: { ena
   if (deletion.enabled) {
     const unexpected = [...dst.values()].filter((e) => !src.has(e.path) && filter.selected(e.path));
     if (summary.filesFailed > 0) {
-      emit({ type: 'warning', code: 'DELETE_SKIPPED', message: 'not deleting anything because some files failed' });
+      emit({ type: 'warning', code: ErrorCode.DELETE_SKIPPED, message: 'not deleting anything because some files failed' });
     } else if (deletion.max !== undefined && unexpected.length > deletion.max) {
       summary.deletionsRefused = unexpected.length;
       emit({
         type: 'warning',
-        code: 'DELETE_LIMIT',
+        code: ErrorCode.DELETE_LIMIT,
         message: `not deleting anything: ${unexpected.length} entries would be deleted, more than --max-delete ${deletion.max}`,
       });
     } else {

@@ -1,6 +1,6 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync } from 'node:fs';
 import { lstat, lutimes, mkdir, rm, rmdir, symlink, unlink, chmod, utimes } from 'node:fs/promises';
-import { ErrorCode, ParecoError, toParecoError, type Entry } from '../../protocol/index.js';
+import { ErrorCode, fsPath, ParecoError, toParecoError, type Entry } from '../../protocol/index.js';
 import type { Digest } from '../digest/registry.js';
 import { RangeDigest } from '../digest/range-digest.js';
 import { BlockDigestCache } from './block-digest-cache.js';
@@ -29,6 +29,8 @@ export interface LocalTreeOptions {
   dryRun?: boolean;
   /** Entries per listing batch. */
   listBatch?: number;
+  /** True once the user interrupted (client side): hashing a huge file stops between chunks. */
+  cancelled?: () => boolean;
 }
 
 const READ_NOFOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW;
@@ -75,7 +77,7 @@ export class LocalTree implements Tree {
   /** The entry at `path` now, or null when it is gone (the `stat` request). */
   stat(path: string): Promise<Entry | null> {
     return this.#guard(path, async (absolute) => {
-      const st = lstatSync(absolute, { throwIfNoEntry: false });
+      const st = lstatSync(fsPath(absolute), { throwIfNoEntry: false });
       return st === undefined ? null : entryOf(absolute, path, st);
     });
   }
@@ -83,13 +85,14 @@ export class LocalTree implements Tree {
   digests(path: string, from: number, count: number): Promise<DigestList> {
     return this.#guard(path, async (absolute) => {
       const { file, partial } = this.#basis(absolute);
-      const fd = openSync(file, READ_NOFOLLOW);
+      const fd = openSync(fsPath(file), READ_NOFOLLOW);
       try {
         const { size } = fstatSync(fd);
         const { chunk } = this.#options;
         const digests: Buffer[] = [];
         const buffer = Buffer.allocUnsafe(Math.min(chunk, Math.max(size - from * chunk, 0)));
         for (let i = from; i < from + count && i * chunk < size; i++) {
+          if (this.#options.cancelled?.()) throw new ParecoError(ErrorCode.ABORTED, 'interrupted');
           const blocks = this.#range.blocks(await readAt(fd, buffer, i * chunk, Math.min(chunk, size - i * chunk)));
           this.#blocks.set(path, i, blocks);
           digests.push(this.#range.combine(blocks));
@@ -107,7 +110,7 @@ export class LocalTree implements Tree {
     // A begin under way may be copying the target into the partial file: read it when complete.
     await this.#beginning.get(path)?.catch(() => {});
     return this.#guard(path, async (absolute) => {
-      const fd = openSync(this.#basis(absolute).file, READ_NOFOLLOW);
+      const fd = openSync(fsPath(this.#basis(absolute).file), READ_NOFOLLOW);
       try {
         const { chunk } = this.#options;
         return this.#range.blocks(await readAt(fd, Buffer.allocUnsafe(chunk), index * chunk, chunk));
@@ -120,7 +123,7 @@ export class LocalTree implements Tree {
   /** What a destination compares against: the partial file of an interrupted run, if any. */
   #basis(absolute: string): { file: string; partial: boolean } {
     if (this.#options.role === 'destination' && !this.#options.inplace) {
-      const st = lstatSync(partialPathOf(absolute), { throwIfNoEntry: false });
+      const st = lstatSync(fsPath(partialPathOf(absolute)), { throwIfNoEntry: false });
       if (st?.isFile()) return { file: partialPathOf(absolute), partial: true };
     }
     return { file: absolute, partial: false };
@@ -132,7 +135,7 @@ export class LocalTree implements Tree {
       const buffer = pooled ? this.#pool.take() : Buffer.allocUnsafe(length);
       const release = () => (pooled ? this.#pool.give(buffer) : undefined);
       try {
-        const fd = openSync(absolute, READ_NOFOLLOW);
+        const fd = openSync(fsPath(absolute), READ_NOFOLLOW);
         let data: Buffer;
         try {
           data = await readAt(fd, buffer, offset, length);
@@ -140,7 +143,7 @@ export class LocalTree implements Tree {
           closeSync(fd);
         }
         // By path, not by handle: a file replaced by a rename must count as changed too.
-        const after = lstatSync(absolute);
+        const after = lstatSync(fsPath(absolute));
         return { data, digest: this.#range.of(data), size: after.size, mtime: after.mtimeMs, release };
       } catch (error) {
         release();
@@ -198,32 +201,32 @@ export class LocalTree implements Tree {
 
   setMeta(path: string, meta: Meta): Promise<void> {
     return this.#mutate(path, async (absolute) => {
-      const st = await lstat(absolute);
+      const st = await lstat(fsPath(absolute));
       if (st.isSymbolicLink()) {
-        await lutimes(absolute, new Date(), mtimeSeconds(meta.mtime));
+        await lutimes(fsPath(absolute), new Date(), mtimeSeconds(meta.mtime));
         return;
       }
-      if ((st.mode & 0o7777) !== meta.mode) await chmod(absolute, meta.mode);
-      await utimes(absolute, new Date(), mtimeSeconds(meta.mtime));
+      if ((st.mode & 0o7777) !== meta.mode) await chmod(fsPath(absolute), meta.mode);
+      await utimes(fsPath(absolute), new Date(), mtimeSeconds(meta.mtime));
     });
   }
 
   mkdir(path: string): Promise<void> {
     return this.#mutate(path, async (absolute) => {
-      await mkdir(absolute).catch(async (error: NodeJS.ErrnoException) => {
-        if (error.code !== 'EEXIST' || !(await lstat(absolute)).isDirectory()) throw error;
+      await mkdir(fsPath(absolute)).catch(async (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EEXIST' || !(await lstat(fsPath(absolute))).isDirectory()) throw error;
       });
     });
   }
 
   symlink(path: string, target: string, mtime: number): Promise<void> {
     return this.#mutate(path, async (absolute) => {
-      await unlink(absolute).catch((error: NodeJS.ErrnoException) => {
+      await unlink(fsPath(absolute)).catch((error: NodeJS.ErrnoException) => {
         if (error.code !== 'ENOENT') throw error;
       });
       this.root.forget();
-      await symlink(target, absolute);
-      await lutimes(absolute, new Date(), mtimeSeconds(mtime));
+      await symlink(fsPath(target), fsPath(absolute));
+      await lutimes(fsPath(absolute), new Date(), mtimeSeconds(mtime));
     });
   }
 
@@ -232,14 +235,14 @@ export class LocalTree implements Tree {
     return this.#mutate(path, async (absolute) => {
       this.root.forget();
       // Already gone is fine: the request may be a retry whose first answer was lost.
-      const st = await lstat(absolute).catch((error: NodeJS.ErrnoException) => {
+      const st = await lstat(fsPath(absolute)).catch((error: NodeJS.ErrnoException) => {
         if (error.code === 'ENOENT') return undefined;
         throw error;
       });
       if (st === undefined) return;
-      if (!st.isDirectory()) await unlink(absolute);
-      else if (recursive) await rm(absolute, { recursive: true });
-      else await rmdir(absolute);
+      if (!st.isDirectory()) await unlink(fsPath(absolute));
+      else if (recursive) await rm(fsPath(absolute), { recursive: true });
+      else await rmdir(fsPath(absolute));
     });
   }
 

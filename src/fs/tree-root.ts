@@ -15,13 +15,13 @@ export async function prepareTreeRoot(
     if (options.create) await mkdir(path, { recursive: true });
     const real = await realpath(path);
     await options.check?.(real);
-    if (!(await stat(real)).isDirectory()) throw new ParecoError(ErrorCode.NOT_FOUND, `${label} is not a directory`);
+    if (!(await stat(real)).isDirectory()) throw new ParecoError(ErrorCode.NOT_A_DIRECTORY, `${label} is not a directory`);
     return real;
   } catch (error) {
     if (error instanceof ParecoError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new ParecoError(ErrorCode.NOT_FOUND, `${label} does not exist`);
-    if (code === 'EEXIST' || code === 'ENOTDIR') throw new ParecoError(ErrorCode.NOT_FOUND, `${label} is not a directory`);
+    if (code === 'EEXIST' || code === 'ENOTDIR') throw new ParecoError(ErrorCode.NOT_A_DIRECTORY, `${label} is not a directory`);
     throw toParecoError(error, path);
   }
 }

@@ -61,6 +61,7 @@ export class SessionRegistry {
     const wanted = resolve(this.#options.cwd, request.dir);
     await this.#checkRoots(request.dir, wanted);
     const root = await this.#prepareRoot(request, wanted);
+    let session: Session | undefined;
     const tree = new LocalTree({
       root,
       role: request.mode === 'upload' ? 'destination' : 'source',
@@ -71,8 +72,9 @@ export class SessionRegistry {
       inplace: request.inplace,
       fsync: request.fsync,
       dryRun: request.dry,
+      cancelled: () => session?.ended ?? false,
     });
-    const session = new Session({ id: sessionId(), key: nanoid(32), mode: request.mode, dry: request.dry, root, tree, chunk: request.chunk });
+    session = new Session({ id: sessionId(), key: nanoid(32), mode: request.mode, dry: request.dry, root, tree, chunk: request.chunk });
     // Check and register without an await in between, so two opens cannot both win a lock.
     const replaced = session.writes ? this.#lockedBy(root) : [];
     session.lanes.add(lane);

@@ -23,6 +23,8 @@ export class Session {
   bytesSent = 0;
   /** Address of the client that opened it, for the log. */
   client = '?';
+  /** True once the session ended: work still under way for it (hashing a huge file) stops. */
+  ended = false;
   #listing: AsyncIterator<Entry[]> | undefined;
   /** The batch after the last one sent, read ahead while the client digests what it got. */
   #ahead: Promise<IteratorResult<Entry[]>> | undefined;
@@ -83,6 +85,7 @@ export class Session {
 
   /** Closes lanes and files; partial files stay for a later run. */
   async end(code: number, reason: string): Promise<void> {
+    this.ended = true;
     for (const ws of this.lanes) ws.close(code, reason);
     this.lanes.clear();
     await this.tree.close();

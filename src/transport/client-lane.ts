@@ -12,6 +12,7 @@ import {
   SERVER_VERSION_HEADER,
 } from '../../protocol/index.js';
 import { batchSendsPerTurn } from './send-batching.js';
+import type { Cancellation } from './cancellation.js';
 import { startHeartbeat, type HeartbeatOptions } from './heartbeat.js';
 import { redactProxy } from './proxy-for.js';
 import type { TlsTrust } from './tls-trust.js';
@@ -30,6 +31,8 @@ export interface ConnectOptions {
   proxy?: URL;
   /** Certificate checks for wss:// (default: Node's trust store, verified). */
   tls?: TlsTrust;
+  /** Cancelling gives up the connection attempt at once (ABORTED). */
+  cancellation?: Cancellation;
 }
 
 interface Pending {
@@ -93,6 +96,7 @@ export class ClientLane {
   }
 
   static async connect(url: string, options: ConnectOptions): Promise<ClientLane> {
+    if (options.cancellation?.cancelled) throw new ParecoError(ErrorCode.ABORTED, 'interrupted');
     // Loaded only when used: it is a quarter of the client's start-up time.
     const proxyAgent = options.proxy === undefined ? undefined : (await import('https-proxy-agent')).HttpsProxyAgent;
     return new Promise((resolve, reject) => {
@@ -106,7 +110,6 @@ export class ClientLane {
       const ws = new WebSocket(url, {
         headers,
         perMessageDeflate: false,
-        handshakeTimeout: options.connectTimeout,
         maxPayload: options.limits.maxData + 16 * 1024 * 1024,
         // Masking protects browsers' shared proxies from cache poisoning; for a CLI it is only
         // a per-byte XOR and a copy, so send a zero mask (still a valid frame).
@@ -117,13 +120,28 @@ export class ClientLane {
         rejectUnauthorized: options.tls?.rejectUnauthorized ?? true,
       });
       const via = proxy === undefined ? '' : ` via proxy ${redactProxy(proxy)}`;
+      /** What the connection failed to reach: the proxy, until it has answered the CONNECT. */
+      const target = () => (proxy !== undefined && proxyStatus === undefined ? `the proxy ${redactProxy(proxy)}` : `${redact(url)}${via}`);
       let settled = false;
+      // Our own timer rather than ws's handshakeTimeout: its expiry is then known by its code,
+      // not recognised in an error message.
+      const timer = setTimeout(
+        () => fail(new ParecoError(ErrorCode.TIMEOUT, `cannot reach ${target()}: no answer within ${formatSeconds(options.connectTimeout)} (handshake timed out)`)),
+        options.connectTimeout,
+      );
+      let stopWatching: (() => void) | undefined;
+      const settle = () => {
+        settled = true;
+        clearTimeout(timer);
+        stopWatching?.();
+      };
       const fail = (error: ParecoError) => {
         if (settled) return;
-        settled = true;
+        settle();
         ws.terminate();
         reject(error);
       };
+      stopWatching = options.cancellation?.onCancel(() => fail(new ParecoError(ErrorCode.ABORTED, 'interrupted')));
       ws.once('unexpected-response', (_req: ClientRequest, res: IncomingMessage) => {
         res.resume();
         const status = `HTTP ${res.statusCode}${res.statusMessage ? ` ${res.statusMessage}` : ''}`;
@@ -136,7 +154,8 @@ export class ClientLane {
               : proxyStatus === 403
                 ? ` (the proxy does not allow tunnels to ${new URL(url).host})`
                 : '';
-          fail(new ParecoError(ErrorCode.CONNECTION, `the proxy ${redactProxy(proxy!)} refused to connect to ${new URL(url).host}: ${status}${hint}`));
+          const code = proxyStatus === 403 || proxyStatus === 407 ? ErrorCode.PROXY : ErrorCode.CONNECTION;
+          fail(new ParecoError(code, `the proxy ${redactProxy(proxy!)} refused to connect to ${new URL(url).host}: ${status}${hint}`));
         } else if (res.statusCode === 401 || res.statusCode === 403) {
           fail(new ParecoError(ErrorCode.AUTH, `authentication failed: the server refused the token (HTTP ${res.statusCode})`));
         } else {
@@ -144,23 +163,17 @@ export class ClientLane {
         }
       });
       ws.once('error', (error: NodeJS.ErrnoException) => {
-        const timedOut = /timed out|timeout/i.test(error.message);
         const certificate = CERTIFICATE_PROBLEMS[error.code ?? ''];
-        fail(
-          new ParecoError(
-            certificate !== undefined ? ErrorCode.TLS : timedOut ? ErrorCode.TIMEOUT : ErrorCode.CONNECTION,
-            certificate !== undefined
-              ? `cannot connect to ${redact(url)}: ${certificate}: ${error.message} (${
-                  options.tls?.caFile === undefined
-                    ? 'trust its CA with --ca FILE, or skip the check with --insecure'
-                    : `it is signed neither by a CA in --ca ${options.tls.caFile} nor by a public one`
-                })`
-              : proxy !== undefined && proxyStatus === undefined
-                ? `cannot connect to the proxy ${redactProxy(proxy)}: ${describeConnectError(error)}`
-                : `cannot connect to ${redact(url)}${via}: ${describeConnectError(error)}`,
-            { cause: error },
-          ),
-        );
+        if (certificate !== undefined) {
+          const fix =
+            options.tls?.caFile === undefined
+              ? 'trust its CA with --ca FILE, or skip the check with --insecure'
+              : `it is signed neither by a CA in --ca ${options.tls.caFile} nor by a public one`;
+          fail(new ParecoError(ErrorCode.TLS, `cannot connect to ${redact(url)}: ${certificate}: ${error.message} (${fix})`, { cause: error }));
+          return;
+        }
+        const code = UNREACHABLE_ERRNOS.has(error.code ?? '') ? ErrorCode.UNREACHABLE : ErrorCode.CONNECTION;
+        fail(new ParecoError(code, `cannot connect to ${target()}: ${describeConnectError(error)}`, { cause: error }));
       });
       let serverVersion: string | undefined;
       ws.once('upgrade', (res: IncomingMessage) => {
@@ -169,7 +182,7 @@ export class ClientLane {
       });
       ws.once('open', () => {
         if (settled) return;
-        settled = true;
+        settle();
         ws.removeAllListeners('error');
         ws.removeAllListeners('unexpected-response');
         resolve(new ClientLane(ws, options, serverVersion));
@@ -230,7 +243,7 @@ export class ClientLane {
     const pending = this.#pending.get(response.id);
     if (pending === undefined) {
       if (response.t === 'error') {
-        this.#fail(new ParecoError(response.code as ErrorCode, response.message));
+        this.#fail(new ParecoError(response.code, response.message));
         return;
       }
       this.#fail(new ParecoError(ErrorCode.PROTOCOL, `the server answered unknown request ${response.id}`));
@@ -239,7 +252,7 @@ export class ClientLane {
     }
     this.#pending.delete(response.id);
     this.inFlightBytes -= pending.bytes;
-    if (response.t === 'error') pending.reject(new ParecoError(response.code as ErrorCode, response.message));
+    if (response.t === 'error') pending.reject(new ParecoError(response.code, response.message));
     else if (response.t !== pending.expect) {
       pending.reject(new ParecoError(ErrorCode.PROTOCOL, `expected a ${pending.expect} response, got ${response.t}`));
     } else pending.resolve(response);
@@ -279,6 +292,13 @@ const CERTIFICATE_PROBLEMS: Record<string, string> = {
   CERT_NOT_YET_VALID: "the server's certificate is not valid yet",
   ERR_TLS_CERT_ALTNAME_INVALID: "the server's certificate is for another host name",
 };
+
+/** Errors that say nothing listens there, or there is no such host: retrying a first connection is pointless. */
+const UNREACHABLE_ERRNOS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
+
+function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`;
+}
 
 function describeConnectError(error: NodeJS.ErrnoException): string {
   switch (error.code) {

@@ -187,7 +187,7 @@ describe('faults (both directions)', () => {
     proxy.resume();
     const result = await client;
     assertOk(result);
-    assert.ok(result.events.some((e) => e.type === 'warning' && /connection dropped/.test(String(e.message))));
+    assert.ok(result.events.some((e) => e.type === 'lost'));
     assert.deepEqual(await snapshotTree(dst), await snapshotTree(src));
     await proxy.close();
     await server.stop();

@@ -69,8 +69,8 @@ describe('ProgressModel', () => {
   test('failed files count as done; a warning after a file event is not counted twice', () => {
     const model = new ProgressModel(fakeClock().now);
     model.update(plan(4, 400));
-    model.update({ type: 'error', path: 'a', code: 'EACCES', message: 'a: permission denied' });
-    model.update({ type: 'error', code: 'X', message: 'no path: not a file' });
+    model.update({ type: 'error', path: 'a', code: 'PERMISSION', message: 'a: permission denied' });
+    model.update({ type: 'error', code: 'IO', message: 'no path: not a file' });
     model.update(file('b', 100, 100));
     model.update({ type: 'warning', path: 'b', code: 'SOURCE_CHANGED', message: 'b: changed' }); // changed while copied
     model.update({ type: 'warning', path: 'c', code: 'SOURCE_CHANGED', message: 'c: vanished' }); // vanished before read
@@ -157,6 +157,7 @@ describe('renderProgress', () => {
     speed: 85.3 * M,
     eta: 6.2,
     current: 'photos/2023/IMG_0042.jpg',
+    status: undefined,
     ...over,
   });
 
@@ -171,6 +172,15 @@ describe('renderProgress', () => {
     ]);
     assert.match(renderProgress(snapshot({ eta: 3 * 3600 + 65 }), 100)[0], /ETA 3:01:05$/);
     assert.match(renderProgress(snapshot({ fraction: 1 }), 100)[0], /^100% /);
+  });
+
+  test('connection trouble replaces the file line; before the first listing it is the only line', () => {
+    assert.deepEqual(renderProgress(snapshot({ status: 'reconnecting (retry 2 of 10 in 4s)' }), 100), [
+      ' 42%  420.5 MiB / 1.00 GiB  12/300 files  85.3 MiB/s  ETA 0:07',
+      'reconnecting (retry 2 of 10 in 4s)',
+    ]);
+    assert.deepEqual(renderProgress(snapshot({ status: 'connecting to ws://h:1/v1/ws' }), 100, false), ['connecting to ws://h:1/v1/ws']);
+    assert.deepEqual(renderProgress(snapshot(), 100, false), []);
   });
 
   test('never as wide as the terminal: lines stop one column short', () => {

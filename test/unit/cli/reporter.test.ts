@@ -61,7 +61,7 @@ const EVENTS: SyncEvent[] = [
   { type: 'file', path: 'dir/a', action: 'new', size: 1000, bytesSent: 1000, mtime: 0, mode: 0o644 },
   { type: 'warning', path: 'dir/x', code: 'SPECIAL_FILE', message: 'dir/x: skipping special file' },
   { type: 'file', path: 'b', action: 'uptodate', size: 1000, bytesSent: 0, mtime: 0, mode: 0o644 },
-  { type: 'error', path: 'c', code: 'EACCES', message: 'c: permission denied' },
+  { type: 'error', path: 'c', code: 'PERMISSION', message: 'c: permission denied' },
   { type: 'chunk', path: 'd', offset: 0, length: 500 },
   { type: 'file', path: 'd', action: 'new', size: 500, bytesSent: 500, mtime: 0, mode: 0o644 },
 ];
