@@ -1,5 +1,5 @@
 import { ErrorCode, isErrorCode, ParecoError } from './errors.js';
-import { bin, bool, list, num, oneOf, optStr, record, str, uint, type Fields } from './shape.js';
+import { bin, bool, list, name, num, oneOf, optName, record, str, uint, type Fields } from './shape.js';
 import { checkWirePath, MAX_PATH_LENGTH } from './wire-path.js';
 
 /*
@@ -110,13 +110,13 @@ export interface OpenedResponse { t: 'opened'; id: number; session: string; key:
 export interface EntriesResponse { t: 'entries'; id: number; entries: Entry[]; done: boolean }
 export interface HashesResponse { t: 'hashes'; id: number; size: number; partial: boolean; digests: Buffer[] }
 /** One result per file of a `hashmany`, in order: its digests, or the error for that file. */
-export type HashManyResult = { size: number; partial: boolean; digests: Buffer[] } | { code: string; message: string };
+export type HashManyResult = { size: number; partial: boolean; digests: Buffer[] } | { code: ErrorCode; message: string };
 export interface HashManyResponse { t: 'hashmany'; id: number; files: HashManyResult[] }
 export interface StatResponse { t: 'stat'; id: number; entry: Entry | null }
 export interface BlockListResponse { t: 'blocklist'; id: number; digests: Buffer }
 /** `size` and `mtime` are the source file's, taken after the read (to notice a live file). */
 export interface DataResponse { t: 'data'; id: number; data: Buffer; digest: Buffer; size: number; mtime: number }
-export interface ErrorResponse { t: 'error'; id: number; code: string; message: string }
+export interface ErrorResponse { t: 'error'; id: number; code: ErrorCode; message: string }
 
 export type Response =
   | OkResponse
@@ -138,8 +138,11 @@ const DEFAULT_DECODE_LIMITS: DecodeLimits = { maxData: LIMITS.maxChunk };
 
 type RequestParser = (f: Fields, limits: DecodeLimits) => Request;
 
+/** Longest symlink target (Linux: PATH_MAX less its NUL). */
+const MAX_TARGET_BYTES = 4095;
+
 // Read generously, then judged by checkWirePath: an over-long path is BAD_PATH for that request.
-const path = (f: Fields, t: string, field = 'path') => checkWirePath(str(f, t, field, 4 * MAX_PATH_LENGTH));
+const path = (f: Fields, t: string, field = 'path') => checkWirePath(name(f, t, field, 4 * MAX_PATH_LENGTH));
 const mode = (f: Fields, t: string) => uint(f, t, 'mode', 0o7777);
 const patterns = (f: Fields, t: string, field: string) =>
   list(f, t, field, LIMITS.maxPatterns, (v) => {
@@ -256,7 +259,7 @@ const requestParsers: Record<Request['t'], RequestParser> = {
     t: 'symlink',
     id: uint(f, 'symlink', 'id'),
     path: path(f, 'symlink'),
-    target: str(f, 'symlink', 'target'),
+    target: name(f, 'symlink', 'target', MAX_TARGET_BYTES),
     mtime: num(f, 'symlink', 'mtime'),
   }),
   delete: (f) => ({
@@ -285,19 +288,29 @@ export function parseRequest(value: unknown, limits: DecodeLimits = DEFAULT_DECO
 export function parseEntry(value: unknown): Entry {
   const f = record(value, 'entries', 'entry');
   const entry: Entry = {
-    path: checkWirePath(str(f, 'entries', 'path')),
+    path: checkWirePath(name(f, 'entries', 'path')),
     kind: oneOf(f, 'entries', 'kind', KINDS),
     size: uint(f, 'entries', 'size'),
     mtime: num(f, 'entries', 'mtime'),
     mode: uint(f, 'entries', 'mode', 0o7777),
   };
-  const target = optStr(f, 'entries', 'target');
+  const target = optName(f, 'entries', 'target', MAX_TARGET_BYTES);
   if (target !== undefined) entry.target = target;
   if (entry.path === '') throw new ParecoError(ErrorCode.BAD_PATH, 'unsafe path "": an entry cannot be the root');
   return entry;
 }
 
 type ResponseParser = (f: Fields, limits: DecodeLimits) => Response;
+
+/**
+ * Bytes of block digests one chunk can have: one digest (of at most maxDigest bytes) per block,
+ * and a block is at least minBlock bytes unless it is the whole chunk. Digest bytes, not data
+ * bytes: a 10-byte chunk hashed with sha256 has a 32-byte block list.
+ */
+function maxBlockList(chunk: number): number {
+  const blocks = chunk <= LIMITS.minBlock ? 1 : Math.ceil(chunk / LIMITS.minBlock);
+  return blocks * LIMITS.maxDigest;
+}
 
 /** The `{size, partial, digests}` of one file, as in `hashes` and each result of `hashmany`. */
 function digestList(f: Fields, frame: string): { size: number; partial: boolean; digests: Buffer[] } {
@@ -344,7 +357,7 @@ const responseParsers: Record<Response['t'], ResponseParser> = {
   blocklist: (f, limits) => ({
     t: 'blocklist',
     id: uint(f, 'blocklist', 'id'),
-    digests: bin(f, 'blocklist', 'digests', limits.maxData),
+    digests: bin(f, 'blocklist', 'digests', maxBlockList(limits.maxData)),
   }),
   data: (f, limits) => ({
     t: 'data',

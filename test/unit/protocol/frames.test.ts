@@ -71,8 +71,12 @@ const requiredFields: Record<string, string[]> = {
 };
 
 /** A value of the wrong type for a field. */
-function wrongTypeFor(value: unknown): unknown[] {
+/** Fields that hold a name, which may travel as a string or (when it is not UTF-8) as bin. */
+const NAME_FIELDS = new Set(['path', 'target']);
+
+function wrongTypeFor(value: unknown, field = ''): unknown[] {
   if (typeof value === 'number') return ['1', null, true, [1], { n: 1 }, Buffer.from([1])];
+  if (typeof value === 'string' && NAME_FIELDS.has(field)) return [1, null, true, ['a'], { s: 'a' }];
   if (typeof value === 'string') return [1, null, true, ['a'], { s: 'a' }, Buffer.from('a')];
   if (typeof value === 'boolean') return [1, 'true', null, [true]];
   if (Buffer.isBuffer(value)) return ['abc', 1, [1, 2], null, { 0: 1 }];
@@ -149,7 +153,7 @@ describe('parseRequest: malformed frames', () => {
     test(`${type}: each wrong-typed field is PROTOCOL`, () => {
       for (const field of Object.keys(frame)) {
         if (field === 't') continue;
-        for (const wrong of wrongTypeFor(frame[field])) {
+        for (const wrong of wrongTypeFor(frame[field], field)) {
           assertCode(() => parseRequest({ ...frame, [field]: wrong }), ErrorCode.PROTOCOL, `${type}.${field} = ${String(wrong)}`);
         }
       }
