@@ -1,4 +1,5 @@
 import { Packr } from 'msgpackr';
+import { encodeName, isPlainName } from './byte-names.js';
 import { ErrorCode, ParecoError } from './errors.js';
 
 // Plain maps on the wire (no msgpackr records), so any msgpack implementation can speak it.
@@ -55,8 +56,9 @@ function checkPlain(value: unknown, depth: number): void {
  * and from the socket to the file untouched.
  */
 export function encodeMessages(frame: object): Buffer[] {
-  const { data, ...header } = frame as { data?: unknown };
-  if (!(data instanceof Uint8Array)) return [packr.pack(frame)];
+  const wire = withWireNames(frame);
+  const { data, ...header } = wire as { data?: unknown };
+  if (!(data instanceof Uint8Array)) return [packr.pack(wire)];
   return [packr.pack({ ...header, len: data.length }), Buffer.from(data.buffer, data.byteOffset, data.byteLength)];
 }
 
@@ -97,4 +99,35 @@ export class MessageDecoder {
     }
     return frame;
   }
+}
+
+/** A name as it travels: a string when it is valid UTF-8, else its bytes as msgpack `bin`. */
+function wireName(name: unknown): unknown {
+  return typeof name === 'string' && !isPlainName(name) ? encodeName(name) : name;
+}
+
+function hasOddName(item: { path?: unknown; target?: unknown }): boolean {
+  return (typeof item.path === 'string' && !isPlainName(item.path)) || (typeof item.target === 'string' && !isPlainName(item.target));
+}
+
+function withWireName<T extends { path?: unknown; target?: unknown }>(item: T): T {
+  return hasOddName(item) ? { ...item, path: wireName(item.path), ...(item.target === undefined ? {} : { target: wireName(item.target) }) } : item;
+}
+
+/**
+ * The frame with every name that is not valid UTF-8 as `bin` (see byte-names.ts): the `path`
+ * and `target` of the frame, of its `entry`, and of the items of `entries` and `files`. Frames
+ * whose names are all plain (nearly all) are returned as they are, without a copy.
+ */
+function withWireNames(frame: object): object {
+  const f = frame as { path?: unknown; target?: unknown; entry?: unknown; entries?: unknown; files?: unknown };
+  let out = withWireName(f);
+  for (const field of ['entries', 'files'] as const) {
+    const items = f[field];
+    if (Array.isArray(items) && items.some((item: object) => hasOddName(item))) {
+      out = { ...out, [field]: items.map((item: object) => withWireName(item)) };
+    }
+  }
+  if (typeof f.entry === 'object' && f.entry !== null && hasOddName(f.entry)) out = { ...out, entry: withWireName(f.entry) };
+  return out;
 }

@@ -3,3 +3,4 @@ export * from './errors.js';
 export * from './frames.js';
 export * from './codec.js';
 export * from './wire-path.js';
+export * from './byte-names.js';

@@ -1,3 +1,4 @@
+import { decodeName, isPlainName } from './byte-names.js';
 import { ErrorCode, ParecoError } from './errors.js';
 
 /**
@@ -72,4 +73,26 @@ export function record(value: unknown, frame: string, field: string): Fields {
     fail(frame, field, 'a map');
   }
   return value as Fields;
+}
+
+/**
+ * A file name or path: a string of valid UTF-8, or `bin` for one that is not (decoded as in
+ * byte-names.ts). A string must be well-formed: names that are not UTF-8 have one form only.
+ */
+export function name(f: Fields, frame: string, field: string, maxBytes = 4 * 4096): string {
+  const v = f[field];
+  if (typeof v === 'string') {
+    if (v.length > maxBytes || Buffer.byteLength(v) > maxBytes) fail(frame, field, `a name of at most ${maxBytes} bytes`);
+    if (!isPlainName(v)) fail(frame, field, 'valid Unicode (a name that is not UTF-8 travels as bin)');
+    return v;
+  }
+  if (v instanceof Uint8Array) {
+    if (v.length > maxBytes) fail(frame, field, `a name of at most ${maxBytes} bytes`);
+    return decodeName(v);
+  }
+  return fail(frame, field, 'a string or binary name');
+}
+
+export function optName(f: Fields, frame: string, field: string, maxBytes?: number): string | undefined {
+  return f[field] === undefined ? undefined : name(f, frame, field, maxBytes);
 }

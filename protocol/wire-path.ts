@@ -1,3 +1,4 @@
+import { nameByteLength } from './byte-names.js';
 import { ErrorCode, ParecoError } from './errors.js';
 
 /** Longest relative path accepted from the wire, in characters (Linux PATH_MAX is 4096 bytes). */
@@ -24,7 +25,7 @@ function wirePathProblem(path: string): string | undefined {
   for (const segment of path.split('/')) {
     if (segment === '') return 'has an empty segment';
     if (segment === '.' || segment === '..') return `has a '${segment}' segment`;
-    if (Buffer.byteLength(segment) > 255) return 'has a name longer than 255 bytes';
+    if (nameByteLength(segment) > 255) return 'has a name longer than 255 bytes';
   }
   return undefined;
 }

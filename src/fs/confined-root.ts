@@ -1,6 +1,6 @@
 import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
-import { ErrorCode, ParecoError, checkWirePath } from '../../protocol/index.js';
+import { ErrorCode, ParecoError, checkWirePath, fsPath } from '../../protocol/index.js';
 
 /**
  * Resolves checked relative paths under one root directory without ever going through a
@@ -23,7 +23,7 @@ export class ConfinedRoot {
     while (end !== -1) {
       const parent = path.slice(0, end);
       if (!this.#realDirs.has(parent)) {
-        const st = lstatSync(join(this.root, parent), { throwIfNoEntry: false });
+        const st = lstatSync(fsPath(join(this.root, parent)), { throwIfNoEntry: false });
         if (st === undefined) break; // it will fail with ENOENT at the operation itself
         if (!st.isDirectory()) {
           throw new ParecoError(ErrorCode.BAD_PATH, `${path}: ${parent} is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}`);

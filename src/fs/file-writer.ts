@@ -2,7 +2,7 @@ import { closeSync, constants, fchmodSync, fsyncSync, futimesSync, open as openC
 import { promisify } from 'node:util';
 import { copyFile, lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { ErrorCode, ParecoError } from '../../protocol/index.js';
+import { ErrorCode, fsPath, ParecoError } from '../../protocol/index.js';
 import type { Meta } from './tree.js';
 import { partialName } from './partial-name.js';
 import { SYNC_IO_LIMIT, writeAt } from './positional-io.js';
@@ -97,12 +97,12 @@ export class FileWriter {
   /** Moves the partial file into place; with fsync, the directory entry is flushed too. */
   async #rename(file: string, target: string): Promise<void> {
     if (file === target) return;
-    await rename(file, target);
+    await rename(fsPath(file), fsPath(target));
     if (this.#fsync) await this.#syncDir(target);
   }
 
   async #syncDir(target: string): Promise<void> {
-    const dir = await open(dirname(target), constants.O_RDONLY | constants.O_DIRECTORY);
+    const dir = await open(fsPath(dirname(target)), constants.O_RDONLY | constants.O_DIRECTORY);
     try {
       await dir.sync();
     } finally {
@@ -136,7 +136,7 @@ export class FileWriter {
     // Small files are written with synchronous calls, as they are read (see SYNC_IO_LIMIT),
     // except the open: creating a file took 100–250 µs here (rsync's receiver pays the same),
     // time in which the event loop can take in the next files' data.
-    const fd = await openFd(file, READ_WRITE_NOFOLLOW | constants.O_CREAT | constants.O_TRUNC, 0o600);
+    const fd = await openFd(fsPath(file), READ_WRITE_NOFOLLOW | constants.O_CREAT | constants.O_TRUNC, 0o600);
     try {
       for (let done = 0; done < data.length; ) {
         done += data.length - done > SYNC_IO_LIMIT ? await writeFd(fd, data, done) : writeSync(fd, data, done, data.length - done, done);
@@ -147,7 +147,7 @@ export class FileWriter {
     } finally {
       closeSync(fd);
     }
-    if (file !== target) renameSync(file, target);
+    if (file !== target) renameSync(fsPath(file), fsPath(target));
     if (this.#fsync) await this.#syncDir(target);
   }
 
@@ -163,7 +163,7 @@ export class FileWriter {
    * after a dropped lane): the target is in place with its size and mtime, and no partial is left.
    */
   async #alreadyCommitted(target: string, size: number, meta: Meta): Promise<boolean> {
-    const [st, partial] = await Promise.all([lstat(target).catch(() => undefined), lstat(partialPathOf(target)).catch(() => undefined)]);
+    const [st, partial] = await Promise.all([lstat(fsPath(target)).catch(() => undefined), lstat(fsPath(partialPathOf(target))).catch(() => undefined)]);
     return st?.isFile() === true && st.size === size && Math.floor(st.mtimeMs) === Math.floor(meta.mtime) && (this.#inplace || partial === undefined);
   }
 
@@ -180,26 +180,26 @@ export class FileWriter {
 
   async #openFile(target: string): Promise<OpenFile> {
     if (this.#inplace) {
-      const fh = await open(target, READ_WRITE_NOFOLLOW | constants.O_CREAT, 0o600);
+      const fh = await open(fsPath(target), READ_WRITE_NOFOLLOW | constants.O_CREAT, 0o600);
       return { fh, file: target, target, size: 0 };
     }
     const file = partialPathOf(target);
-    const reused = await open(file, READ_WRITE_NOFOLLOW).catch((error: NodeJS.ErrnoException) => {
+    const reused = await open(fsPath(file), READ_WRITE_NOFOLLOW).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return undefined;
       throw error;
     });
     if (reused !== undefined) return { fh: reused, file, target, size: 0 };
     try {
       // Start from the current target so chunks that already match need not be sent.
-      await copyFile(target, file, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+      await copyFile(fsPath(target), fsPath(file), constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT') {
-        await unlink(file).catch(() => undefined);
+        await unlink(fsPath(file)).catch(() => undefined);
         if (code !== 'EISDIR' && code !== 'ELOOP') throw error;
       }
     }
-    const fh = await open(file, READ_WRITE_NOFOLLOW | constants.O_CREAT, 0o600);
+    const fh = await open(fsPath(file), READ_WRITE_NOFOLLOW | constants.O_CREAT, 0o600);
     await fh.chmod(0o600); // a copy of a read-only target must still be writable by us
     return { fh, file, target, size: 0 };
   }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { encodeName, nameByteLength } from '../../protocol/index.js';
 
 const SUFFIX = '.pareco-partial';
 /** Suffix of hashed partial names, which cannot be mapped back to their target. */
@@ -12,8 +13,8 @@ const NAME_MAX = 255;
  */
 export function partialName(name: string): string {
   const plain = `.${name}${SUFFIX}`;
-  if (Buffer.byteLength(plain) <= NAME_MAX) return plain;
-  return `.${createHash('sha256').update(name).digest('hex').slice(0, 32)}${HASHED_SUFFIX}`;
+  if (nameByteLength(plain) <= NAME_MAX) return plain;
+  return `.${createHash('sha256').update(encodeName(name)).digest('hex').slice(0, 32)}${HASHED_SUFFIX}`;
 }
 
 /** True for names made by partialName: scans skip them, so they never look like user files. */

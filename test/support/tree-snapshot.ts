@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { decodeName, encodeName } from '../../protocol/byte-names.js';
 
 export interface SnapshotEntry {
   kind: 'file' | 'dir' | 'symlink' | 'other';
@@ -14,21 +15,25 @@ export interface SnapshotEntry {
 
 /**
  * Everything about a tree that a sync must reproduce: kinds, content digests, permission bits,
- * mtimes (ms) and symlink targets, keyed by relative path. The root itself is not included.
+ * mtimes (ms) and symlink targets, keyed by relative path. Names are read as bytes, so a name
+ * that is not UTF-8 is its exact key (a lone surrogate per odd byte, see protocol/byte-names.ts)
+ * and never two names one key. The root itself is not included.
  */
 export async function snapshotTree(root: string, options: { ignoreDirMtime?: boolean } = {}): Promise<Record<string, SnapshotEntry>> {
   const out: Record<string, SnapshotEntry> = {};
+  const bytes = (path: string) => Buffer.concat([Buffer.from(`${root}/`), encodeName(path)]);
   async function walk(dir: string): Promise<void> {
-    for (const name of (await readdir(join(root, dir))).sort()) {
+    const names = (await readdir(dir === '' ? root : bytes(dir), { encoding: 'buffer' })).sort(Buffer.compare).map(decodeName);
+    for (const name of names) {
       const path = dir === '' ? name : `${dir}/${name}`;
-      const absolute = join(root, path);
+      const absolute = bytes(path);
       const st = await lstat(absolute);
       const mtime = Math.floor(st.mtimeMs);
       if (st.isDirectory()) {
         out[path] = { kind: 'dir', mode: st.mode & 0o7777, mtime: options.ignoreDirMtime ? 0 : mtime };
         await walk(path);
       } else if (st.isSymbolicLink()) {
-        out[path] = { kind: 'symlink', mode: 0, mtime, target: await readlink(absolute) };
+        out[path] = { kind: 'symlink', mode: 0, mtime, target: decodeName(await readlink(absolute, { encoding: 'buffer' })) };
       } else if (st.isFile()) {
         const sha256 = createHash('sha256').update(await readFile(absolute)).digest('hex');
         out[path] = { kind: 'file', mode: st.mode & 0o7777, mtime, size: st.size, sha256 };
@@ -39,4 +44,10 @@ export async function snapshotTree(root: string, options: { ignoreDirMtime?: boo
   }
   await walk('');
   return out;
+}
+
+/** The root directory's own mode and mtime (ms). */
+export async function rootMeta(root: string): Promise<{ mode: number; mtime: number }> {
+  const st = await lstat(join(root));
+  return { mode: st.mode & 0o7777, mtime: Math.floor(st.mtimeMs) };
 }
