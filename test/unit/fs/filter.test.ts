@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { join } from 'node:path';
+import { before, describe, test } from 'node:test';
 import { PathFilter } from '../../../src/fs/filter.js';
+import { scanTree } from '../../../src/fs/scan.js';
+import { makeTree } from '../../support/make-tree.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 const PATHS = [
   'a.txt',
@@ -132,5 +136,119 @@ describe('PathFilter', () => {
     const filter = await PathFilter.create(['/a/'], ['b']);
     assert.deepEqual(filter.include, ['/a/']);
     assert.deepEqual(filter.exclude, ['b']);
+  });
+});
+
+describe("PathFilter: the original's README examples (mediatoolkit/pareco README.md)", () => {
+  // my-dir/ file1.txt, A-dir/{file2.txt,file3.zip}, B-dir/file4.txt
+  const MY_DIR = ['file1.txt', 'A-dir', 'A-dir/file2.txt', 'A-dir/file3.zip', 'B-dir', 'B-dir/file4.txt'];
+  const cases: [string, string[]][] = [
+    ['*.txt', ['file1.txt']],
+    ['*/*.txt', ['A-dir/file2.txt', 'B-dir/file4.txt']],
+    ['**.txt', ['file1.txt', 'A-dir/file2.txt', 'B-dir/file4.txt']],
+    ['A*', ['A-dir', 'A-dir/file2.txt', 'A-dir/file3.zip']],
+  ];
+  for (const [pattern, expected] of cases) {
+    test(`include '${pattern}' selects ${expected.join(', ')}`, async () => {
+      assert.deepEqual(selected(await PathFilter.create([pattern]), MY_DIR), expected);
+    });
+    test(`exclude '${pattern}' selects the rest`, async () => {
+      assert.deepEqual(
+        selected(await PathFilter.create([], [pattern]), MY_DIR),
+        MY_DIR.filter((path) => !expected.includes(path)),
+      );
+    });
+  }
+
+  test("an in-name '**' in an exclude beats an include, and a whole-segment one keeps its meaning", async () => {
+    const filter = await PathFilter.create(['A*', '**/*.txt'], ['**3.zip']);
+    assert.deepEqual(selected(filter, MY_DIR), ['file1.txt', 'A-dir', 'A-dir/file2.txt', 'B-dir/file4.txt']);
+    assert.equal(filter.excluded('A-dir/deeper/still/file3.zip'), true);
+  });
+});
+
+/** What a scan with the filter lists, split into directories and files, each sorted. */
+async function scanned(root: string, filter: PathFilter): Promise<{ dirs: string[]; files: string[] }> {
+  const dirs: string[] = [];
+  const files: string[] = [];
+  for await (const batch of scanTree(root, filter)) {
+    for (const entry of batch) (entry.kind === 'd' ? dirs : files).push(entry.path);
+  }
+  return { dirs: dirs.sort(), files: files.sort() };
+}
+
+/**
+ * The cases of the original's DirectoryStructureReaderTest (mediatoolkit/pareco,
+ * parecocore/src/test/java/com/mediatoolkit/pareco/components/DirectoryStructureReaderTest.java),
+ * through a real scan: which files are listed, and which directories (those leading to them).
+ */
+describe("PathFilter with scanTree: the original's DirectoryStructureReaderTest", () => {
+  let flat: string;
+  let nested: string;
+  before(async () => {
+    const work = await tempDir('pareco-unit-filter-scan-');
+    flat = join(work, 'flat');
+    nested = join(work, 'nested');
+    await makeTree(flat, { 'fileA.txt': '', 'fileB.txt': '', 'fileA.zip': '', 'fileA.tar': '' });
+    await makeTree(nested, {
+      'dir1/file1A': '',
+      'dir1/file1B': '',
+      'dir2/file2A': '',
+      'dir3/dir3X/file3XA': '',
+      'dir3/dir3Y/': { dir: true },
+      'fileA': '',
+      'fileB': '',
+    });
+  });
+
+  const scan = async (root: string, include: string[], exclude: string[] = []) => scanned(root, await PathFilter.create(include, exclude));
+
+  test('include files', async () => {
+    assert.deepEqual(await scan(flat, ['*.txt']), { dirs: [], files: ['fileA.txt', 'fileB.txt'] });
+    assert.deepEqual(await scan(flat, ['fileA.*']), { dirs: [], files: ['fileA.tar', 'fileA.txt', 'fileA.zip'] });
+    assert.deepEqual(await scan(flat, ['fileC.*']), { dirs: [], files: [] });
+  });
+
+  test('exclude files, and include with exclude', async () => {
+    assert.deepEqual(await scan(flat, [], ['*.txt']), { dirs: [], files: ['fileA.tar', 'fileA.zip'] });
+    assert.deepEqual(await scan(flat, [], ['fileA.*']), { dirs: [], files: ['fileB.txt'] });
+    assert.deepEqual(await scan(flat, [], ['fileC.*']), { dirs: [], files: ['fileA.tar', 'fileA.txt', 'fileA.zip', 'fileB.txt'] });
+    assert.deepEqual(await scan(flat, ['*.txt'], ['fileA.*']), { dirs: [], files: ['fileB.txt'] });
+  });
+
+  test('include and exclude a directory', async () => {
+    assert.deepEqual(await scan(nested, ['dir1']), { dirs: ['dir1'], files: ['dir1/file1A', 'dir1/file1B'] });
+    assert.deepEqual(await scan(nested, [], ['dir3']), {
+      dirs: ['dir1', 'dir2'],
+      files: ['dir1/file1A', 'dir1/file1B', 'dir2/file2A', 'fileA', 'fileB'],
+    });
+  });
+
+  test("include '**file*A': the files at any depth, and the directories leading to them", async () => {
+    assert.deepEqual(await scan(nested, ['**file*A']), {
+      dirs: ['dir1', 'dir2', 'dir3', 'dir3/dir3X'],
+      files: ['dir1/file1A', 'dir2/file2A', 'dir3/dir3X/file3XA', 'fileA'],
+    });
+  });
+
+  test("exclude '**file*A': those files at any depth, every directory stays", async () => {
+    assert.deepEqual(await scan(nested, [], ['**file*A']), {
+      dirs: ['dir1', 'dir2', 'dir3', 'dir3/dir3X', 'dir3/dir3Y'],
+      files: ['dir1/file1B', 'fileB'],
+    });
+  });
+
+  test('a tree seven levels deep', async () => {
+    const deep = join(nested, '..', 'deep');
+    await makeTree(deep, { 'a/b/c/d/e/f/g.txt': '', 'a/b/c/d/e/f/g.md': '', 'a/x/y.txt': '', 'top.txt': '' });
+    assert.deepEqual(await scan(deep, ['a/**.txt']), {
+      dirs: ['a', 'a/b', 'a/b/c', 'a/b/c/d', 'a/b/c/d/e', 'a/b/c/d/e/f', 'a/x'],
+      files: ['a/b/c/d/e/f/g.txt', 'a/x/y.txt'],
+    });
+    assert.deepEqual(await scan(deep, ['**d/e**']), {
+      dirs: ['a', 'a/b', 'a/b/c', 'a/b/c/d', 'a/b/c/d/e', 'a/b/c/d/e/f'],
+      files: ['a/b/c/d/e/f/g.md', 'a/b/c/d/e/f/g.txt'],
+    });
+    assert.deepEqual((await scan(deep, [], ['a/b**.md'])).files, ['a/b/c/d/e/f/g.txt', 'a/x/y.txt', 'top.txt']);
   });
 });
