@@ -61,6 +61,8 @@ export const ErrorCode = {
   DELETE_SKIPPED: 'DELETE_SKIPPED',
   /** --delete-unexpected deleted nothing because more entries would go than --max-delete allows. */
   DELETE_LIMIT: 'DELETE_LIMIT',
+  /** A partial file of an interrupted transfer whose source is gone: kept (--delete-unexpected removes it). */
+  STALE_PARTIAL: 'STALE_PARTIAL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

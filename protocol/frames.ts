@@ -15,10 +15,11 @@ export type Mode = (typeof MODES)[number];
 
 /**
  * Kinds of tree entries: file, directory, symlink, other (fifo, socket, device — never copied),
- * and partial: a destination's unfinished file left by an interrupted run, listed under the path
- * of the file it will become so that its chunks can be reused.
+ * partial: a destination's unfinished file left by an interrupted run whose target does not
+ * exist, listed under the path of the file it will become so that its chunks can be reused,
+ * and unreadable: an entry (or a directory's contents) that could not be read, with the reason.
  */
-export const KINDS = ['f', 'd', 'l', 'o', 'p'] as const;
+export const KINDS = ['f', 'd', 'l', 'o', 'p', 'x'] as const;
 export type Kind = (typeof KINDS)[number];
 
 /** One entry of a tree listing. `mtime` is milliseconds since the epoch (with a fraction). */
@@ -30,6 +31,10 @@ export interface Entry {
   mode: number;
   /** Symlink target, for kind 'l'. */
   target?: string;
+  /** A file of a destination with a partial file beside it (an interrupted run's): compare against that. */
+  partial?: boolean;
+  /** Why an entry of kind 'x' could not be read: one line naming it. */
+  error?: string;
 }
 
 export const LIMITS = {
@@ -83,7 +88,8 @@ export interface CommitRequest { t: 'commit'; id: number; path: string; size: nu
 export interface MetaRequest { t: 'meta'; id: number; path: string; mtime: number; mode: number }
 export interface MkdirRequest { t: 'mkdir'; id: number; path: string }
 export interface SymlinkRequest { t: 'symlink'; id: number; path: string; target: string; mtime: number }
-export interface DeleteRequest { t: 'delete'; id: number; path: string; recursive: boolean }
+/** `partial`: remove the partial file of `path` (an interrupted transfer's), not `path`. */
+export interface DeleteRequest { t: 'delete'; id: number; path: string; recursive: boolean; partial: boolean }
 export interface CloseRequest { t: 'close'; id: number }
 
 export type Request =
@@ -267,6 +273,7 @@ const requestParsers: Record<Request['t'], RequestParser> = {
     id: uint(f, 'delete', 'id'),
     path: path(f, 'delete'),
     recursive: bool(f, 'delete', 'recursive'),
+    partial: bool(f, 'delete', 'partial'),
   }),
   close: (f) => ({ t: 'close', id: uint(f, 'close', 'id') }),
 };
@@ -296,7 +303,9 @@ export function parseEntry(value: unknown): Entry {
   };
   const target = optName(f, 'entries', 'target', MAX_TARGET_BYTES);
   if (target !== undefined) entry.target = target;
-  if (entry.path === '') throw new ParecoError(ErrorCode.BAD_PATH, 'unsafe path "": an entry cannot be the root');
+  if (f.partial !== undefined && bool(f, 'entries', 'partial')) entry.partial = true;
+  if (entry.kind === 'x') entry.error = str(f, 'entries', 'error', 4096);
+  if (entry.path === '' && entry.kind !== 'd') throw new ParecoError(ErrorCode.BAD_PATH, 'unsafe path "": the root can only be a directory');
   return entry;
 }
 

@@ -4,3 +4,4 @@ export * from './frames.js';
 export * from './codec.js';
 export * from './wire-path.js';
 export * from './byte-names.js';
+export * from './name-order.js';

@@ -27,7 +27,7 @@ export function itemize(event: SyncEvent, mode: Mode): string | undefined {
     case 'symlink':
       return `cL+++++++++ ${event.path} -> ${event.target}`;
     case 'delete':
-      return `*deleting   ${event.path}${event.kind === 'dir' ? '/' : ''}`;
+      return `*deleting   ${event.path}${event.kind === 'dir' ? '/' : event.kind === 'partial' ? ' (partial file)' : ''}`;
     default:
       return undefined;
   }

@@ -139,7 +139,7 @@ export class Reporter {
         log.info(`symlink   ${printable(event.path)} -> ${printable(event.target)}`);
         break;
       case 'delete':
-        log.info(`deleted   ${printable(event.path)}${event.kind === 'dir' ? '/' : ''}`);
+        log.info(`deleted   ${printable(event.path)}${event.kind === 'dir' ? '/' : event.kind === 'partial' ? ' (partial file of an interrupted transfer)' : ''}`);
         break;
       case 'retry':
         log.warn(`${printable(event.message)}; retrying in ${formatWait(event.waitMs)} (retry ${event.retry} of ${event.retries})`);

@@ -37,6 +37,7 @@ export class DryRunTree implements Tree {
   async mkdir(): Promise<void> {}
   async symlink(): Promise<void> {}
   async remove(): Promise<void> {}
+  async removePartial(): Promise<void> {}
 
   async close(): Promise<void> {
     await this.#inner?.close();

@@ -65,7 +65,11 @@ export class RemoteTree implements Tree {
   }
 
   async remove(path: string, recursive: boolean): Promise<void> {
-    await this.#pool.request({ t: 'delete', path, recursive }, 'ok');
+    await this.#pool.request({ t: 'delete', path, recursive, partial: false }, 'ok');
+  }
+
+  async removePartial(path: string): Promise<void> {
+    await this.#pool.request({ t: 'delete', path, recursive: false, partial: true }, 'ok');
   }
 
   async close(): Promise<void> {

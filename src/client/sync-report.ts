@@ -29,7 +29,8 @@ export type SyncEvent =
   | { type: 'matched'; path: string; bytes: number }
   | { type: 'mkdir'; path: string }
   | { type: 'symlink'; path: string; target: string }
-  | { type: 'delete'; path: string; kind: 'file' | 'dir' | 'symlink' }
+  /** `partial`: the partial file of an interrupted transfer whose source is gone. */
+  | { type: 'delete'; path: string; kind: 'file' | 'dir' | 'symlink' | 'partial' }
   | { type: 'warning'; path?: string; code: ErrorCode; message: string }
   | { type: 'error'; path?: string; code: ErrorCode; message: string };
 

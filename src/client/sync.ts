@@ -296,29 +296,47 @@ function blockSize(chunk: number, wanted: number | undefined): number {
 
 interface Manifest {
   entries: Map<string, Entry>;
+  /** The root directory's own entry (its mode and mtime are synced too). */
+  root: Entry | undefined;
   /** Paths with a partial file from an interrupted run (destination only). */
   partials: Set<string>;
+  /** Entries that could not be read: each is a failure, never a silent skip. */
+  unreadable: Entry[];
 }
 
 async function manifest(tree: Tree): Promise<Manifest> {
   const entries = new Map<string, Entry>();
   const partials = new Set<string>();
+  const unreadable: Entry[] = [];
+  let root: Entry | undefined;
   for await (const batch of tree.list()) {
     for (const entry of batch) {
-      if (entry.kind === 'p') partials.add(entry.path);
-      else entries.set(entry.path, entry);
+      if (entry.path === '') root = entry;
+      else if (entry.kind === 'x') unreadable.push(entry);
+      else if (entry.kind === 'p') partials.add(entry.path);
+      else {
+        if (entry.partial) partials.add(entry.path);
+        entries.set(entry.path, entry);
+      }
     }
   }
-  return { entries, partials };
+  return { entries, root, partials, unreadable };
 }
 
 async function runSync(ctx: TransferContext, filter: PathFilter, deletion: { enabled: boolean; max?: number }, connections: number): Promise<void> {
   const { source, dest, summary, emit } = ctx;
-  const [{ entries: src }, { entries: dst, partials }] = await Promise.all([manifest(source), manifest(dest)]);
+  const [{ entries: src, root: srcRoot, unreadable: srcUnreadable }, { entries: dst, root: dstRoot, partials, unreadable: dstUnreadable }] =
+    await Promise.all([manifest(source), manifest(dest)]);
+  for (const entry of [...srcUnreadable, ...dstUnreadable]) {
+    summary.filesFailed++;
+    emit({ type: 'error', path: entry.path, code: ErrorCode.IO, message: entry.error ?? `${entry.path}: cannot be read` });
+  }
   /** Directories whose contents changed: their mtime is restored at the end. */
   const touched = new Set<string>();
   const parallel = Math.max(8, connections * 4);
 
+  /** Paths whose work failed in this run. */
+  const failed = new Set<string>();
   /** Runs one entry's work; single-entry failures are counted, fatal ones stop the sync. */
   const guarded = async (path: string, work: () => Promise<void>) => {
     if (ctx.cancellation.cancelled) throw new ParecoError(ErrorCode.ABORTED, 'interrupted');
@@ -327,6 +345,7 @@ async function runSync(ctx: TransferContext, filter: PathFilter, deletion: { ena
     } catch (error) {
       const failure = toParecoError(error, path);
       if (isFatal(failure.code)) throw failure;
+      failed.add(path);
       if (failure.code === ErrorCode.SOURCE_CHANGED) {
         summary.filesChanged++;
         emit({ type: 'warning', path, code: failure.code, message: failure.message });
@@ -437,6 +456,22 @@ async function runSync(ctx: TransferContext, filter: PathFilter, deletion: { ena
     }
   }
 
+  // 3b. Partial files left by interrupted runs: one whose file is now in place is useless, one
+  // whose source is gone is stale (removed with --delete, reported otherwise).
+  const failedBefore = summary.filesFailed;
+  await forEachLimited(partials, parallel, (path) =>
+    guarded(path, async () => {
+      const stale = src.get(path)?.kind !== 'f';
+      if (!stale) return failed.has(path) ? undefined : dest.removePartial(path); // kept for the next run to resume
+      if (deletion.enabled && failedBefore === 0) {
+        await dest.removePartial(path);
+        emit({ type: 'delete', path, kind: 'partial' });
+      } else {
+        emit({ type: 'warning', path, code: ErrorCode.STALE_PARTIAL, message: `${path}: the partial file of an interrupted transfer is kept, though its source is gone (--delete-unexpected removes it)` });
+      }
+    }),
+  );
+
   // 4. Directory metadata last, deepest first, so that nothing changes a directory afterwards.
   for (const level of groupByDepth(dirs, 'descending')) {
     await forEachLimited(level, parallel, (entry) =>
@@ -446,6 +481,13 @@ async function runSync(ctx: TransferContext, filter: PathFilter, deletion: { ena
         if (differs || touched.has(entry.path)) await dest.setMeta(entry.path, { mtime: entry.mtime, mode: entry.mode });
       }),
     );
+  }
+  // The root last of all, like rsync with a trailing slash.
+  if (srcRoot !== undefined) {
+    await guarded('', async () => {
+      const differs = dstRoot === undefined || dstRoot.mode !== srcRoot.mode || !sameMtime(dstRoot.mtime, srcRoot.mtime);
+      if (differs || touched.has('')) await dest.setMeta('', { mtime: srcRoot.mtime, mode: srcRoot.mode });
+    });
   }
 }
 

@@ -10,6 +10,7 @@ import { FileWriter, mtimeSeconds, partialPathOf } from './file-writer.js';
 import type { PathFilter } from './filter.js';
 import { readAt } from './positional-io.js';
 import { entryOf, scanTree } from './scan.js';
+import { WritableDirs } from './writable-dirs.js';
 import type { ChunkData, DigestList, Meta, Tree } from './tree.js';
 
 export interface LocalTreeOptions {
@@ -45,33 +46,36 @@ export class LocalTree implements Tree {
   /** Begins under way, by path: reading blocks waits for them (see blockDigests). */
   readonly #beginning = new Map<string, Promise<void>>();
   readonly #pool: BufferPool;
+  /** Read-only directories, opened for the changes made in them (like rsync). */
+  readonly #dirs = new WritableDirs();
 
   constructor(options: LocalTreeOptions) {
     this.#options = options;
     this.root = new ConfinedRoot(options.root);
-    this.#writer = new FileWriter({ inplace: options.inplace ?? false, fsync: options.fsync ?? false });
+    this.#writer = new FileWriter({ inplace: options.inplace ?? false, fsync: options.fsync ?? false, dirs: this.#dirs });
     this.#range = new RangeDigest(options.digest, options.block);
     this.#pool = new BufferPool(options.chunk, 64);
   }
 
+  /**
+   * The filtered listing in canonical order (see scanTree), starting with the root itself, whose
+   * mode and mtime are synced like any directory's. A destination flags files that have a
+   * partial file beside them (reused by the comparison, or stale and removed).
+   */
   async *list(): AsyncIterable<Entry[]> {
-    const size = this.#options.listBatch ?? 1000;
-    let batch: Entry[] = [];
+    const root: Entry[] = [];
     try {
-      const partials = this.#options.role === 'destination' && !this.#options.inplace;
-      for await (const entries of scanTree(this.#options.root, this.#options.filter, { partials })) {
-        for (const entry of entries) {
-          batch.push(entry);
-          if (batch.length >= size) {
-            yield batch;
-            batch = [];
-          }
-        }
+      const st = lstatSync(this.#options.root);
+      root.push({ path: '', kind: 'd', size: 0, mtime: st.mtimeMs, mode: st.mode & 0o7777 });
+      const partials = this.#options.role === 'destination';
+      for await (const entries of scanTree(this.#options.root, this.#options.filter, { partials, batch: this.#options.listBatch ?? 1000 })) {
+        if (root.length > 0) entries.unshift(...root.splice(0));
+        yield entries;
       }
     } catch (error) {
       throw toParecoError(error, '');
     }
-    yield batch;
+    if (root.length > 0) yield root;
   }
 
   /** The entry at `path` now, or null when it is gone (the `stat` request). */
@@ -199,6 +203,7 @@ export class LocalTree implements Tree {
     return this.#mutate(path, (absolute) => this.#writer.commit(path, absolute, size, meta));
   }
 
+  /** Applies mode and mtime; the root's own too (it is synced like any directory). */
   setMeta(path: string, meta: Meta): Promise<void> {
     return this.#mutate(path, async (absolute) => {
       const st = await lstat(fsPath(absolute));
@@ -208,12 +213,12 @@ export class LocalTree implements Tree {
       }
       if ((st.mode & 0o7777) !== meta.mode) await chmod(fsPath(absolute), meta.mode);
       await utimes(fsPath(absolute), new Date(), mtimeSeconds(meta.mtime));
-    });
+    }, true);
   }
 
   mkdir(path: string): Promise<void> {
     return this.#mutate(path, async (absolute) => {
-      await mkdir(fsPath(absolute)).catch(async (error: NodeJS.ErrnoException) => {
+      await this.#dirs.around(absolute, () => mkdir(fsPath(absolute))).catch(async (error: NodeJS.ErrnoException) => {
         if (error.code !== 'EEXIST' || !(await lstat(fsPath(absolute))).isDirectory()) throw error;
       });
     });
@@ -221,11 +226,11 @@ export class LocalTree implements Tree {
 
   symlink(path: string, target: string, mtime: number): Promise<void> {
     return this.#mutate(path, async (absolute) => {
-      await unlink(fsPath(absolute)).catch((error: NodeJS.ErrnoException) => {
+      await this.#dirs.around(absolute, () => unlink(fsPath(absolute))).catch((error: NodeJS.ErrnoException) => {
         if (error.code !== 'ENOENT') throw error;
       });
       this.root.forget();
-      await symlink(fsPath(target), fsPath(absolute));
+      await this.#dirs.around(absolute, () => symlink(fsPath(target), fsPath(absolute)));
       await lutimes(fsPath(absolute), new Date(), mtimeSeconds(mtime));
     });
   }
@@ -240,9 +245,18 @@ export class LocalTree implements Tree {
         throw error;
       });
       if (st === undefined) return;
-      if (!st.isDirectory()) await unlink(fsPath(absolute));
-      else if (recursive) await rm(fsPath(absolute), { recursive: true });
-      else await rmdir(fsPath(absolute));
+      if (!st.isDirectory()) await this.#dirs.around(absolute, () => unlink(fsPath(absolute)));
+      else if (recursive) await this.#dirs.around(absolute, () => rm(fsPath(absolute), { recursive: true }));
+      else await this.#dirs.around(absolute, () => rmdir(fsPath(absolute)));
+    });
+  }
+
+  removePartial(path: string): Promise<void> {
+    return this.#mutate(path, async (absolute) => {
+      await this.#writer.closeFile(path);
+      await this.#dirs.around(absolute, () => unlink(fsPath(partialPathOf(absolute)))).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+      });
     });
   }
 
@@ -258,12 +272,13 @@ export class LocalTree implements Tree {
     }
   }
 
-  #mutate<T>(path: string, action: (absolute: string) => Promise<T>): Promise<T> {
+  /** Runs a change at `path`; only a destination changes, and the root only its metadata (`onRoot`). */
+  #mutate<T>(path: string, action: (absolute: string) => Promise<T>, onRoot = false): Promise<T> {
     if (this.#options.role !== 'destination') {
       return Promise.reject(new ParecoError(ErrorCode.FORBIDDEN, `${path}: this side is the source and is never written`));
     }
     if (this.#options.dryRun) return Promise.reject(new ParecoError(ErrorCode.FORBIDDEN, `${path}: a dry run writes nothing`));
-    if (path === '') return Promise.reject(new ParecoError(ErrorCode.BAD_PATH, 'the root itself cannot be changed'));
+    if (path === '' && !onRoot) return Promise.reject(new ParecoError(ErrorCode.BAD_PATH, 'the root itself cannot be changed'));
     return this.#guard(path, action);
   }
 }

@@ -53,5 +53,7 @@ export interface Tree {
   symlink(path: string, target: string, mtime: number): Promise<void>;
   /** Removes a file, symlink or directory (with its contents when `recursive`). */
   remove(path: string, recursive: boolean): Promise<void>;
+  /** Removes the partial file an interrupted transfer left for `path` (fine when there is none). */
+  removePartial(path: string): Promise<void>;
   close(): Promise<void>;
 }

@@ -71,7 +71,8 @@ async function respond(session: Session, request: Request): Promise<Response | R
       await tree.symlink(request.path, request.target, request.mtime);
       break;
     case 'delete':
-      await tree.remove(request.path, request.recursive);
+      if (request.partial) await tree.removePartial(request.path);
+      else await tree.remove(request.path, request.recursive);
       break;
     case 'open':
     case 'join':
