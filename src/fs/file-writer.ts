@@ -5,6 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import { ErrorCode, fsPath, ParecoError } from '../../protocol/index.js';
 import type { Meta } from './tree.js';
 import { partialName } from './partial-name.js';
+import { WritableDirs } from './writable-dirs.js';
 import { SYNC_IO_LIMIT, writeAt } from './positional-io.js';
 
 const writeAsync = promisify(write);
@@ -42,9 +43,13 @@ export class FileWriter {
   readonly #putting = new Map<string, Promise<void>>();
   readonly #committing = new Map<string, Promise<void>>();
 
-  constructor(options: { inplace: boolean; fsync?: boolean }) {
+  /** Read-only directories are opened for the changes made in them. */
+  readonly #dirs: WritableDirs;
+
+  constructor(options: { inplace: boolean; fsync?: boolean; dirs?: WritableDirs }) {
     this.#inplace = options.inplace;
     this.#fsync = options.fsync ?? false;
+    this.#dirs = options.dirs ?? new WritableDirs();
   }
 
   /** Opens (or reopens) the file for `key` with its final size. */
@@ -97,7 +102,7 @@ export class FileWriter {
   /** Moves the partial file into place; with fsync, the directory entry is flushed too. */
   async #rename(file: string, target: string): Promise<void> {
     if (file === target) return;
-    await rename(fsPath(file), fsPath(target));
+    await this.#dirs.around(target, () => rename(fsPath(file), fsPath(target)));
     if (this.#fsync) await this.#syncDir(target);
   }
 
@@ -136,7 +141,7 @@ export class FileWriter {
     // Small files are written with synchronous calls, as they are read (see SYNC_IO_LIMIT),
     // except the open: creating a file took 100–250 µs here (rsync's receiver pays the same),
     // time in which the event loop can take in the next files' data.
-    const fd = await openFd(fsPath(file), READ_WRITE_NOFOLLOW | constants.O_CREAT | constants.O_TRUNC, 0o600);
+    const fd = await this.#dirs.around(file, () => openFd(fsPath(file), READ_WRITE_NOFOLLOW | constants.O_CREAT | constants.O_TRUNC, 0o600));
     try {
       for (let done = 0; done < data.length; ) {
         done += data.length - done > SYNC_IO_LIMIT ? await writeFd(fd, data, done) : writeSync(fd, data, done, data.length - done, done);
@@ -147,7 +152,7 @@ export class FileWriter {
     } finally {
       closeSync(fd);
     }
-    if (file !== target) renameSync(fsPath(file), fsPath(target));
+    if (file !== target) await this.#dirs.around(target, async () => renameSync(fsPath(file), fsPath(target)));
     if (this.#fsync) await this.#syncDir(target);
   }
 
@@ -180,7 +185,7 @@ export class FileWriter {
 
   async #openFile(target: string): Promise<OpenFile> {
     if (this.#inplace) {
-      const fh = await open(fsPath(target), READ_WRITE_NOFOLLOW | constants.O_CREAT, 0o600);
+      const fh = await this.#dirs.around(target, () => open(fsPath(target), READ_WRITE_NOFOLLOW | constants.O_CREAT, 0o600));
       return { fh, file: target, target, size: 0 };
     }
     const file = partialPathOf(target);
@@ -191,7 +196,7 @@ export class FileWriter {
     if (reused !== undefined) return { fh: reused, file, target, size: 0 };
     try {
       // Start from the current target so chunks that already match need not be sent.
-      await copyFile(fsPath(target), fsPath(file), constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+      await this.#dirs.around(file, () => copyFile(fsPath(target), fsPath(file), constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT') {
@@ -199,7 +204,7 @@ export class FileWriter {
         if (code !== 'EISDIR' && code !== 'ELOOP') throw error;
       }
     }
-    const fh = await open(fsPath(file), READ_WRITE_NOFOLLOW | constants.O_CREAT, 0o600);
+    const fh = await this.#dirs.around(file, () => open(fsPath(file), READ_WRITE_NOFOLLOW | constants.O_CREAT, 0o600));
     await fh.chmod(0o600); // a copy of a read-only target must still be writable by us
     return { fh, file, target, size: 0 };
   }

@@ -18,6 +18,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Called with the child as soon as it is spawned, e.g. to signal it mid-run. */
   onSpawn?: (child: ChildProcess) => void;
+  /** The command line for `node args…` (to run it as another user, see unprivileged()). */
+  command?: (args: string[]) => string[];
 }
 
 /**
@@ -42,7 +44,8 @@ export function runPareco(args: string[], options: RunOptions = {}): Promise<Cli
 
 export function runNode(script: string, args: string[], options: RunOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], {
+    const [command, ...argv] = options.command?.([script, ...args]) ?? [process.execPath, script, ...args];
+    const child = spawn(command!, argv, {
       cwd: options.cwd,
       env: testEnvironment(options.env),
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -13,9 +13,14 @@ export interface ServerProcess {
 }
 
 /** Starts a real pareco-server on a free loopback port; stopped when the test file ends. */
-export function startServerProcess(args: string[] = [], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ServerProcess> {
+export function startServerProcess(
+  args: string[] = [],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; command?: (args: string[]) => string[] } = {},
+): Promise<ServerProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SERVER_BIN, '-p', '0', '--host', '127.0.0.1', ...args], {
+    const nodeArgs = [SERVER_BIN, '-p', '0', '--host', '127.0.0.1', ...args];
+    const [command, ...argv] = options.command?.(nodeArgs) ?? [process.execPath, ...nodeArgs];
+    const child = spawn(command!, argv, {
       cwd: options.cwd,
       env: { ...process.env, PARECO_AUTH_TOKEN: undefined, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
