@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { Command, CommanderError, Option } from 'commander';
-import { createConsola } from 'consola/core';
 import { startServer } from '../server/server.js';
+import { jsonLine, LOG_FORMATS, plainLine, type LogFormat, type ServerLog } from '../server/server-log.js';
 import { DEFAULT_HEARTBEAT } from '../transport/heartbeat.js';
 import { PROTOCOL_VERSION } from '../../protocol/index.js';
 import { VERSION } from '../version.js';
@@ -26,6 +26,7 @@ interface ServerCliOptions {
   readOnly?: boolean;
   maxSessions: number;
   maxLanes: number;
+  logFormat: LogFormat;
 }
 
 const hidden = (flags: string) => new Option(flags).hideHelp();
@@ -48,6 +49,7 @@ function program(): Command {
     .option('--max-sessions <n>', 'sessions at once', integerOption(1, 100_000), REGISTRY_DEFAULTS.maxSessions)
     .option('--max-lanes <n>', 'connections per session', integerOption(1, 10_000), REGISTRY_DEFAULTS.maxLanes)
     .option('--base-path <path>', 'URL path prefix, e.g. /pareco (endpoint: /pareco/v1/ws)')
+    .addOption(new Option('--log-format <format>', 'log lines as plain text or one JSON object per line').choices(LOG_FORMATS).default('plain'))
     .addOption(hidden('--authToken <token>'))
     .addOption(hidden('--generateAuth'))
     .addOption(hidden('--basePath <path>'))
@@ -97,7 +99,11 @@ export async function runServer(argv: string[]): Promise<number> {
     return usage(`refusing to listen on ${host} without an auth token: use -a/-g, or --insecure-no-auth`);
   }
 
-  const log = createConsola({ reporters: [{ log: (entry) => process.stdout.write(`${entry.args.join(' ')}\n`) }] });
+  const log: ServerLog =
+    options.logFormat === 'json'
+      ? (event) => process.stdout.write(`${jsonLine(event)}\n`)
+      : // Client-chosen text (directories, X-Forwarded-For) must not forge or garble log lines.
+        (event) => process.stdout.write(`${printable(plainLine(event))}\n`);
   let server;
   try {
     server = await startServer({
@@ -111,8 +117,7 @@ export async function runServer(argv: string[]): Promise<number> {
       maxLanes: options.maxLanes,
       heartbeat: { interval: options.heartbeat, timeout: Math.max(options.heartbeat * 4, 60_000) },
       ...(options.basePath === undefined ? {} : { basePath: options.basePath }),
-      // Client-chosen text (directories, X-Forwarded-For) must not forge or garble log lines.
-      log: (message) => log.info(printable(message)),
+      log,
     });
   } catch (error) {
     const errno = (error as NodeJS.ErrnoException).code;
@@ -121,24 +126,18 @@ export async function runServer(argv: string[]): Promise<number> {
     return ExitCode.ERROR;
   }
 
-  if (options.generateAuth) log.info(`auth token: ${token}`);
-  log.info(`pareco-server ${VERSION} listening on ${server.host} port: ${server.port} (${server.url})`);
-  log.info(
-    options.root === undefined
-      ? 'serving any directory this process may access (confine with --root)'
-      : `serving only inside: ${options.root.join(', ')}`,
-  );
-  if (options.readOnly) log.info('read-only: downloads only');
-  if (token === undefined) {
-    log.warn(isLoopback(host) ? 'no auth token: anyone on this machine can connect' : 'WARNING: no auth token and not on loopback: anyone who can reach this port can read and write files');
-  }
+  if (options.generateAuth) log({ event: 'auth-token', token: token! });
+  log({ event: 'listening', version: VERSION, host: server.host, port: server.port, url: server.url });
+  log({ event: 'roots', roots: options.root ?? [] });
+  if (options.readOnly) log({ event: 'read-only' });
+  if (token === undefined) log({ event: 'no-auth', loopback: isLoopback(host) });
 
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  log.info('shutting down');
+  log({ event: 'shutting-down' });
   await server.close();
   return ExitCode.OK;
 }

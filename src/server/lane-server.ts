@@ -16,6 +16,7 @@ import { VERSION } from '../version.js';
 import { startHeartbeat, type HeartbeatOptions } from '../transport/heartbeat.js';
 import { batchSendsPerTurn } from '../transport/send-batching.js';
 import { handleRequest } from './request-handler.js';
+import type { ServerLog } from './server-log.js';
 import type { Session } from './session.js';
 import type { SessionRegistry } from './session-registry.js';
 
@@ -24,7 +25,7 @@ export interface LaneContext {
   heartbeat: HeartbeatOptions;
   /** Where the lane comes from, for log lines. */
   peer: string;
-  log: (message: string) => void;
+  log: ServerLog;
 }
 
 /** Requests one lane may have in flight (the client keeps far fewer). */
@@ -62,14 +63,14 @@ export function serveLane(ws: WebSocket, context: LaneContext): void {
   const reject = (id: number, error: ParecoError, close: boolean) => {
     send({ t: 'error', id, code: error.code, message: error.message });
     if (close) {
-      context.log(`lane from ${context.peer} closed: ${error.message}`);
+      context.log({ event: 'lane-closed', client: context.peer, code: error.code, error: error.message });
       ws.close(PROTOCOL_ERROR, error.code);
     }
   };
 
   startHeartbeat(ws, context.heartbeat, () => session?.touch());
 
-  ws.on('error', (error) => context.log(`lane from ${context.peer}: ${error.message}`));
+  ws.on('error', (error) => context.log({ event: 'lane-error', client: context.peer, error: error.message }));
   ws.on('close', () => {
     session?.lanes.delete(ws);
     session?.touch(); // idle time counts from the last lane's departure
@@ -125,14 +126,14 @@ export function serveLane(ws: WebSocket, context: LaneContext): void {
       session = opened;
       opened.client = context.peer;
       limits = { maxData: opened.chunk };
-      context.log(`session ${opened.id} opened by ${context.peer}: ${opened.mode}${opened.dry ? ' (dry run)' : ''} ${opened.root}`);
+      context.log({ event: 'session-opened', session: opened.id, client: context.peer, mode: opened.mode, dry: opened.dry, dir: opened.root });
       send({ t: 'opened', id: request.id, session: opened.id, key: opened.key, server: VERSION });
       return;
     }
     const joined = context.registry.join(request.session, request.key);
     if (ws.readyState === ws.OPEN) joined.lanes.add(ws);
     session = joined;
-    context.log(`session ${joined.id} joined by ${context.peer} (${joined.lanes.size} connections)`);
+    context.log({ event: 'lane-joined', session: joined.id, client: context.peer, lanes: joined.lanes.size });
     limits = { maxData: joined.chunk };
     send({ t: 'ok', id: request.id });
   }

@@ -9,6 +9,7 @@ import { realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { AuthFailures, isAuthorized } from './auth.js';
 import { serveLane } from './lane-server.js';
+import type { ServerLog } from './server-log.js';
 import { SessionRegistry } from './session-registry.js';
 
 export interface ServerOptions {
@@ -25,7 +26,7 @@ export interface ServerOptions {
   /** Base directory for relative remote directories (default: the process's cwd). */
   cwd?: string;
   heartbeat?: HeartbeatOptions;
-  log?: (message: string) => void;
+  log?: ServerLog;
   /** Directories every session must stay in (resolved to real paths at start). */
   roots?: string[];
   /** Allow download sessions only. */

@@ -9,7 +9,11 @@ export interface ServerProcess {
   child: ChildProcess;
   /** Everything the server printed so far. */
   output(): string;
+  /** Resolves with the first match of `pattern` in the output from `from` on (a length of output()); rejects after `timeoutMs`. */
+  waitForOutput(pattern: RegExp, options?: { from?: number; timeoutMs?: number }): Promise<RegExpExecArray>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Resolves with the exit code once the server has exited by itself (null: killed by a signal). */
+  exited: Promise<number | null>;
 }
 
 /** Starts a real pareco-server on a free loopback port; stopped when the test file ends. */
@@ -22,6 +26,27 @@ export function startServerProcess(args: string[] = [], options: { cwd?: string;
     });
     let output = '';
     let settled = false;
+    const waitForOutput = (pattern: RegExp, { from = 0, timeoutMs = 10_000 }: { from?: number; timeoutMs?: number } = {}) =>
+      new Promise<RegExpExecArray>((found, failed) => {
+        const look = () => {
+          const match = pattern.exec(output.slice(from));
+          if (match === null) return false;
+          clearTimeout(timer);
+          child.stdout!.off('data', look);
+          child.stderr!.off('data', look);
+          found(match);
+          return true;
+        };
+        const timer = setTimeout(() => {
+          child.stdout!.off('data', look);
+          child.stderr!.off('data', look);
+          failed(new Error(`pareco-server printed nothing matching ${pattern} in ${timeoutMs} ms:\n${output}`));
+        }, timeoutMs);
+        if (look()) return;
+        // Registered after onData (below), so `output` already holds the new data.
+        child.stdout!.on('data', look);
+        child.stderr!.on('data', look);
+      });
     const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
     const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
@@ -30,11 +55,12 @@ export function startServerProcess(args: string[] = [], options: { cwd?: string;
     onCleanup(() => stop('SIGKILL'));
     const onData = (d: Buffer) => {
       output += d.toString();
-      const match = /port: (\d+)/.exec(output);
+      // The plain banner says `port: N`; with --log-format json it is `"port":N`.
+      const match = /port: (\d+)|"port":(\d+)/.exec(output);
       if (match && !settled) {
         settled = true;
-        const port = Number(match[1]);
-        resolve({ port, url: `http://127.0.0.1:${port}`, child, output: () => output, stop });
+        const port = Number(match[1] ?? match[2]);
+        resolve({ port, url: `http://127.0.0.1:${port}`, child, output: () => output, waitForOutput, stop, exited });
       }
     };
     child.stdout.on('data', onData);
