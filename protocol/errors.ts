@@ -45,6 +45,8 @@ export const ErrorCode = {
   SOURCE_CHANGED: 'SOURCE_CHANGED',
   /** The operation was cancelled. */
   ABORTED: 'ABORTED',
+  /** The server is shutting down (draining): it takes no new session; try again, maybe elsewhere. */
+  UNAVAILABLE: 'UNAVAILABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -15,6 +15,7 @@ import {
 import { VERSION } from '../version.js';
 import { startHeartbeat, type HeartbeatOptions } from '../transport/heartbeat.js';
 import { batchSendsPerTurn } from '../transport/send-batching.js';
+import type { LaneHooks } from './lane-hooks.js';
 import { handleRequest } from './request-handler.js';
 import type { ServerLog } from './server-log.js';
 import type { Session } from './session.js';
@@ -26,6 +27,8 @@ export interface LaneContext {
   /** Where the lane comes from, for log lines. */
   peer: string;
   log: ServerLog;
+  /** Told about each request and answer (metrics, drain); may refuse an open (draining). */
+  hooks?: LaneHooks;
 }
 
 /** Requests one lane may have in flight (the client keeps far fewer). */
@@ -52,6 +55,7 @@ export function serveLane(ws: WebSocket, context: LaneContext): void {
   const batchSends = batchSendsPerTurn(ws);
   /** Sends a response; `release` is called once its bytes are handed to the socket. */
   const send = (response: Response, release?: () => void) => {
+    context.hooks?.answered(response);
     if (ws.readyState !== ws.OPEN) {
       release?.();
       return;
@@ -97,6 +101,7 @@ export function serveLane(ws: WebSocket, context: LaneContext): void {
       reject(0, toParecoError(error), true);
       return;
     }
+    context.hooks?.received(request);
 
     if (session === undefined) {
       if (greeting !== undefined) {
@@ -121,6 +126,7 @@ export function serveLane(ws: WebSocket, context: LaneContext): void {
       );
     }
     if (request.t === 'open') {
+      context.hooks?.admitOpen();
       const opened = await context.registry.open(request, ws);
       if (ws.readyState !== ws.OPEN) opened.lanes.delete(ws);
       session = opened;

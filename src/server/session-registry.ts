@@ -22,6 +22,8 @@ export interface RegistryOptions {
   /** Base for relative remote directories. */
   cwd: string;
   log: ServerLog;
+  /** Told when a session ends, and why (metrics, drain). */
+  onEnded?: (session: Session, why: 'closed' | 'expired' | 'shutdown' | 'replaced') => void;
   /** Real paths every session's directory must lie in; empty: anywhere the process may go. */
   roots?: string[];
   /** Only download sessions (the server is never written to). */
@@ -124,6 +126,7 @@ export class SessionRegistry {
       bytesSent: session.bytesSent,
       durationMs: Date.now() - session.startedAt,
     });
+    this.#options.onEnded?.(session, why);
     await session.end(why === 'closed' ? 1000 : 1001, `session ${why}`);
   }
 

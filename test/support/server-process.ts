@@ -28,24 +28,32 @@ export function startServerProcess(args: string[] = [], options: { cwd?: string;
     let settled = false;
     const waitForOutput = (pattern: RegExp, { from = 0, timeoutMs = 10_000 }: { from?: number; timeoutMs?: number } = {}) =>
       new Promise<RegExpExecArray>((found, failed) => {
-        const look = () => {
-          const match = pattern.exec(output.slice(from));
-          if (match === null) return false;
+        const done = () => {
           clearTimeout(timer);
           child.stdout!.off('data', look);
           child.stderr!.off('data', look);
+          child.off('close', gone);
+        };
+        const look = () => {
+          const match = pattern.exec(output.slice(from));
+          if (match === null) return false;
+          done();
           found(match);
           return true;
         };
-        const timer = setTimeout(() => {
-          child.stdout!.off('data', look);
-          child.stderr!.off('data', look);
-          failed(new Error(`pareco-server printed nothing matching ${pattern} in ${timeoutMs} ms:\n${output}`));
-        }, timeoutMs);
+        const give = (why: string) => {
+          done();
+          failed(new Error(`pareco-server ${why} without printing anything matching ${pattern}:\n${output}`));
+        };
+        // 'close' comes after the last output: nothing more can match.
+        const gone = () => look() || give(`exited (${child.exitCode ?? child.signalCode})`);
+        // Unref'd: a wait that lost a race (the other server matched) must not hold the test file open.
+        const timer = setTimeout(() => give(`ran ${timeoutMs} ms`), timeoutMs).unref();
         if (look()) return;
         // Registered after onData (below), so `output` already holds the new data.
         child.stdout!.on('data', look);
         child.stderr!.on('data', look);
+        child.once('close', gone);
       });
     const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
     const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
