@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { before, describe, test } from 'node:test';
@@ -11,7 +11,7 @@ import { makeTree, seededBytes } from '../support/make-tree.js';
 import { parsePrometheusText, sampleValue, type Family } from '../support/prometheus-text.js';
 import { openFrame, RawLane } from '../support/raw-lane.js';
 import { runNode, runPareco, type CliResult } from '../support/run-cli.js';
-import { SERVER_BIN } from '../support/paths.js';
+import { REPO_ROOT, SERVER_BIN } from '../support/paths.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { tempDir } from '../support/temp-dir.js';
 import { snapshotTree } from '../support/tree-snapshot.js';
@@ -199,6 +199,26 @@ describe('metrics access and health endpoints', () => {
     const open = await startServerProcess([]);
     await open.waitForOutput(/^metrics at \/metrics \(without a token\)$/m);
     assert.equal((await httpGet(`${open.url}/metrics`)).status, 200);
+  });
+
+  test('startServer() (the client\'s embedded server) has no metrics and never loads prom-client; metrics: {} turns them on', async () => {
+    const script = join(await tempDir('pareco-lazy-'), 'lazy.mjs');
+    await writeFile(
+      script,
+      `import { createRequire } from 'node:module';
+      const { startServer } = await import(${JSON.stringify(join(REPO_ROOT, 'dist/src/index.js'))});
+      const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((k) => k.includes('/prom-client/'));
+      const off = await startServer();
+      const status = (await fetch(off.url.replace('ws:', 'http:').replace('/v1/ws', '/metrics'))).status;
+      console.log(JSON.stringify({ status, loaded: loaded() }));
+      await off.close();
+      const on = await startServer({ metrics: {} });
+      console.log(JSON.stringify({ status: (await fetch(on.url.replace('ws:', 'http:').replace('/v1/ws', '/metrics'))).status, loaded: loaded() }));
+      await on.close();`,
+    );
+    const result = await runNode(script, []);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(result.events, [{ status: 404, loaded: false }, { status: 200, loaded: true }]);
   });
 
   for (const [args, pattern] of [
