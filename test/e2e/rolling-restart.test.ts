@@ -4,6 +4,8 @@ import { describe, test } from 'node:test';
 import { missingTools } from '../support/external-tool.js';
 import { httpGet } from '../support/http-get.js';
 import { makeTree, seededBytes } from '../support/make-tree.js';
+import { parsePrometheusText, sampleValue } from '../support/prometheus-text.js';
+import { RawLane } from '../support/raw-lane.js';
 import { startNginx, type Nginx } from '../support/nginx.js';
 import { runPareco, type CliResult } from '../support/run-cli.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
@@ -79,6 +81,14 @@ describe('a rolling restart behind nginx (two servers, hash $arg_route consisten
     assertOk(during);
     assert.equal((await secondHolder).index, 1 - index, 'the draining server opened no session');
     assert.deepEqual(await snapshotTree(join(work, 'dst2')), await snapshotTree(second));
+    // Connections of new syncs with 8 more route keys: every one is upgraded, the ones that hash
+    // to the draining server after its 503 (the odds that none does are 1 in 256).
+    for (let k = 0; k < 8; k++) {
+      const lane = await RawLane.connect(`${nginx.url}/v1/ws?route=new-sync-${k}`, TOKEN);
+      await lane.close();
+    }
+    const scraped = await httpGet(`${draining.url}/pareco/metrics`, { authorization: `Bearer ${TOKEN}` });
+    assert.ok(sampleValue(parsePrometheusText(scraped.body), 'pareco_drain_refusals_total') >= 1, 'nginx passed a 503 on to the other server');
 
     const first = await running;
     assertOk(first);
