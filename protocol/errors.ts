@@ -55,6 +55,8 @@ export const ErrorCode = {
   SOURCE_CHANGED: 'SOURCE_CHANGED',
   /** The operation was cancelled. */
   ABORTED: 'ABORTED',
+  /** The server is shutting down (draining): it takes no new session; try again, maybe elsewhere. */
+  UNAVAILABLE: 'UNAVAILABLE',
   /** A source entry that is not a regular file, directory or symlink (fifo, socket, device): not copied. */
   SPECIAL_FILE: 'SPECIAL_FILE',
   /** --delete-unexpected deleted nothing because some entries failed. */

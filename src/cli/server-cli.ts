@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { Command, CommanderError, Option } from 'commander';
-import { createConsola } from 'consola/core';
-import { startServer } from '../server/server.js';
+import { normaliseBasePath, startServer } from '../server/server.js';
+import { jsonLine, LOG_FORMATS, plainLine, type LogFormat, type ServerLog } from '../server/server-log.js';
 import { DEFAULT_HEARTBEAT } from '../transport/heartbeat.js';
 import { PROTOCOL_VERSION } from '../../protocol/index.js';
 import { VERSION } from '../version.js';
@@ -26,7 +26,21 @@ interface ServerCliOptions {
   readOnly?: boolean;
   maxSessions: number;
   maxLanes: number;
+  metrics: boolean;
+  metricsToken?: string;
+  metricsTokenFile?: string;
+  logFormat: LogFormat;
+  drainTimeout: number;
 }
+
+/**
+ * How long a drain waits for running syncs by default. A rolling restart pays it once per
+ * process, so it must stay short; a sync still running after it is not lost (its client
+ * reconnects, lands on another server and resumes from the partial files), it only pays for a
+ * new comparison. A minute lets most syncs in flight finish, and stays under systemd's
+ * default stop timeout (90 s).
+ */
+const DEFAULT_DRAIN_TIMEOUT = 60_000;
 
 const hidden = (flags: string) => new Option(flags).hideHelp();
 
@@ -48,6 +62,15 @@ function program(): Command {
     .option('--max-sessions <n>', 'sessions at once', integerOption(1, 100_000), REGISTRY_DEFAULTS.maxSessions)
     .option('--max-lanes <n>', 'connections per session', integerOption(1, 10_000), REGISTRY_DEFAULTS.maxLanes)
     .option('--base-path <path>', 'URL path prefix, e.g. /pareco (endpoint: /pareco/v1/ws)')
+    .option('--no-metrics', 'serve no Prometheus metrics at <base path>/metrics')
+    .addOption(new Option('--metrics-token <token>', 'token a metrics scrape must present (default: the auth token)').env('PARECO_METRICS_TOKEN'))
+    .option('--metrics-token-file <file>', 'read the metrics token from a file (first line)')
+    .addOption(new Option('--log-format <format>', 'log lines as plain text or one JSON object per line').choices(LOG_FORMATS).default('plain'))
+    .addOption(
+      new Option('--drain-timeout <duration>', 'on SIGTERM/SIGINT, wait this long for running sessions before ending them (0: end them at once)')
+        .argParser(durationOption(0))
+        .default(DEFAULT_DRAIN_TIMEOUT, '60s'),
+    )
     .addOption(hidden('--authToken <token>'))
     .addOption(hidden('--generateAuth'))
     .addOption(hidden('--basePath <path>'))
@@ -82,22 +105,32 @@ export async function runServer(argv: string[]): Promise<number> {
 
   let token = options.authToken;
   if (options.authTokenFile !== undefined) {
-    try {
-      token = (await readFile(options.authTokenFile, 'utf8')).split(/\r?\n/)[0]!.trim();
-    } catch (error) {
-      return usage(`cannot read --auth-token-file ${options.authTokenFile}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
-    }
-    if (token === '') return usage(`--auth-token-file ${options.authTokenFile} is empty`);
+    const read = await tokenFromFile('--auth-token-file', options.authTokenFile);
+    if (typeof read !== 'string') return usage(read.problem);
+    token = read;
   }
   if (options.generateAuth) token = randomBytes(24).toString('base64url');
-  if (token !== undefined && !/^[\x21-\x7e]+$/.test(token)) return usage('the auth token must be printable ASCII without spaces');
+  if (token !== undefined && !PRINTABLE_TOKEN.test(token)) return usage('the auth token must be printable ASCII without spaces');
+
+  let metricsToken = options.metricsToken;
+  if (options.metricsTokenFile !== undefined) {
+    const read = await tokenFromFile('--metrics-token-file', options.metricsTokenFile);
+    if (typeof read !== 'string') return usage(read.problem);
+    metricsToken = read;
+  }
+  if (metricsToken !== undefined && !options.metrics) return usage('a metrics token has no use with --no-metrics');
+  if (metricsToken !== undefined && !PRINTABLE_TOKEN.test(metricsToken)) return usage('the metrics token must be printable ASCII without spaces');
 
   const host = options.host ?? (token === undefined ? '127.0.0.1' : '0.0.0.0');
   if (token === undefined && !isLoopback(host) && !options.insecureNoAuth) {
     return usage(`refusing to listen on ${host} without an auth token: use -a/-g, or --insecure-no-auth`);
   }
 
-  const log = createConsola({ reporters: [{ log: (entry) => process.stdout.write(`${entry.args.join(' ')}\n`) }] });
+  const log: ServerLog =
+    options.logFormat === 'json'
+      ? (event) => process.stdout.write(`${jsonLine(event)}\n`)
+      : // Client-chosen text (directories, X-Forwarded-For) must not forge or garble log lines.
+        (event) => process.stdout.write(`${printable(plainLine(event))}\n`);
   let server;
   try {
     server = await startServer({
@@ -111,8 +144,8 @@ export async function runServer(argv: string[]): Promise<number> {
       maxLanes: options.maxLanes,
       heartbeat: { interval: options.heartbeat, timeout: Math.max(options.heartbeat * 4, 60_000) },
       ...(options.basePath === undefined ? {} : { basePath: options.basePath }),
-      // Client-chosen text (directories, X-Forwarded-For) must not forge or garble log lines.
-      log: (message) => log.info(printable(message)),
+      ...(options.metrics ? { metrics: metricsToken === undefined ? {} : { token: metricsToken } } : {}),
+      log,
     });
   } catch (error) {
     const errno = (error as NodeJS.ErrnoException).code;
@@ -121,24 +154,49 @@ export async function runServer(argv: string[]): Promise<number> {
     return ExitCode.ERROR;
   }
 
-  if (options.generateAuth) log.info(`auth token: ${token}`);
-  log.info(`pareco-server ${VERSION} listening on ${server.host} port: ${server.port} (${server.url})`);
-  log.info(
-    options.root === undefined
-      ? 'serving any directory this process may access (confine with --root)'
-      : `serving only inside: ${options.root.join(', ')}`,
-  );
-  if (options.readOnly) log.info('read-only: downloads only');
-  if (token === undefined) {
-    log.warn(isLoopback(host) ? 'no auth token: anyone on this machine can connect' : 'WARNING: no auth token and not on loopback: anyone who can reach this port can read and write files');
+  if (options.generateAuth) log({ event: 'auth-token', token: token! });
+  log({ event: 'listening', version: VERSION, host: server.host, port: server.port, url: server.url });
+  log({ event: 'roots', roots: options.root ?? [] });
+  if (options.readOnly) log({ event: 'read-only' });
+  if (token === undefined) log({ event: 'no-auth', loopback: isLoopback(host) });
+  if (options.metrics) {
+    const path = `${normaliseBasePath(options.basePath)}/metrics`;
+    log({ event: 'metrics', path, access: metricsToken !== undefined ? 'metrics-token' : token !== undefined ? 'auth-token' : 'open' });
   }
 
+  // The first SIGTERM or SIGINT drains; the next one ends the drain at once; any later one
+  // exits without waiting for anything.
+  const again = new AbortController();
   await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    let signals = 0;
+    const onSignal = () => {
+      signals++;
+      if (signals === 1) resolve();
+      else if (signals === 2) again.abort();
+      else process.exit(ExitCode.OK);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   });
-  log.info('shutting down');
+  log({ event: 'shutting-down' });
+  const running = server.running;
+  if (running > 0) log({ event: 'drain-started', sessions: running, timeoutMs: options.drainTimeout });
+  const outcome = await server.drain(options.drainTimeout, again.signal);
+  if (outcome !== 'drained') log({ event: 'drain-aborted', sessions: server.sessions.size, why: outcome });
+  else if (running > 0) log({ event: 'drained' });
   await server.close();
   return ExitCode.OK;
+}
+
+const PRINTABLE_TOKEN = /^[\x21-\x7e]+$/;
+
+/** A token from a file's first line, or the problem with it. */
+async function tokenFromFile(option: string, file: string): Promise<string | { problem: string }> {
+  let token: string;
+  try {
+    token = (await readFile(file, 'utf8')).split(/\r?\n/)[0]!.trim();
+  } catch (error) {
+    return { problem: `cannot read ${option} ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}` };
+  }
+  return token === '' ? { problem: `${option} ${file} is empty` } : token;
 }

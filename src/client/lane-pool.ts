@@ -301,7 +301,9 @@ async function openFirst(
       return { first, opened, early };
     } catch (error) {
       first?.close();
-      const retriable = error instanceof ParecoError && isLaneLoss(error.code) && error.code !== ErrorCode.UNREACHABLE;
+      // A server draining for a restart (UNAVAILABLE) takes new sessions again soon, or a
+      // balancer sends the next attempt to another one.
+      const retriable = error instanceof ParecoError && ((isLaneLoss(error.code) && error.code !== ErrorCode.UNREACHABLE) || error.code === ErrorCode.UNAVAILABLE);
       const wait = retryDelay(options.retryWait, attempt);
       if (retriable && attempt < options.retries && !options.cancellation.cancelled) {
         options.onEvent?.({ type: 'retry', phase: 'connect', retry: attempt + 1, retries: options.retries, waitMs: wait, code: error.code, message: error.message });

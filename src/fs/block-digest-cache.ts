@@ -5,6 +5,8 @@
  * 32 MiB covers 32 GiB of recently compared files.
  */
 export class BlockDigestCache {
+  /** Lookups by every cache of the process, for the server's metrics. */
+  static readonly lookups = { hits: 0, misses: 0 };
   readonly #budget: number;
   readonly #files = new Map<string, Map<number, Buffer>>();
   #bytes = 0;
@@ -14,7 +16,10 @@ export class BlockDigestCache {
   }
 
   get(path: string, chunk: number): Buffer | undefined {
-    return this.#files.get(path)?.get(chunk);
+    const digests = this.#files.get(path)?.get(chunk);
+    if (digests === undefined) BlockDigestCache.lookups.misses++;
+    else BlockDigestCache.lookups.hits++;
+    return digests;
   }
 
   set(path: string, chunk: number, digests: Buffer): void {

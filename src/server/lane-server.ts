@@ -15,7 +15,9 @@ import {
 import { VERSION } from '../version.js';
 import { startHeartbeat, type HeartbeatOptions } from '../transport/heartbeat.js';
 import { batchSendsPerTurn } from '../transport/send-batching.js';
+import type { LaneHooks } from './lane-hooks.js';
 import { handleRequest } from './request-handler.js';
+import type { ServerLog } from './server-log.js';
 import type { Session } from './session.js';
 import type { SessionRegistry } from './session-registry.js';
 
@@ -24,7 +26,9 @@ export interface LaneContext {
   heartbeat: HeartbeatOptions;
   /** Where the lane comes from, for log lines. */
   peer: string;
-  log: (message: string) => void;
+  log: ServerLog;
+  /** Told about each request and answer (metrics, drain); may refuse an open (draining). */
+  hooks?: LaneHooks;
 }
 
 /** Requests one lane may have in flight (the client keeps far fewer). */
@@ -51,6 +55,7 @@ export function serveLane(ws: WebSocket, context: LaneContext): void {
   const batchSends = batchSendsPerTurn(ws);
   /** Sends a response; `release` is called once its bytes are handed to the socket. */
   const send = (response: Response, release?: () => void) => {
+    context.hooks?.answered(response);
     if (ws.readyState !== ws.OPEN) {
       release?.();
       return;
@@ -62,14 +67,14 @@ export function serveLane(ws: WebSocket, context: LaneContext): void {
   const reject = (id: number, error: ParecoError, close: boolean) => {
     send({ t: 'error', id, code: error.code, message: error.message });
     if (close) {
-      context.log(`lane from ${context.peer} closed: ${error.message}`);
+      context.log({ event: 'lane-closed', client: context.peer, code: error.code, error: error.message });
       ws.close(PROTOCOL_ERROR, error.code);
     }
   };
 
   startHeartbeat(ws, context.heartbeat, () => session?.touch());
 
-  ws.on('error', (error) => context.log(`lane from ${context.peer}: ${error.message}`));
+  ws.on('error', (error) => context.log({ event: 'lane-error', client: context.peer, error: error.message }));
   ws.on('close', () => {
     session?.lanes.delete(ws);
     session?.touch(); // idle time counts from the last lane's departure
@@ -96,6 +101,7 @@ export function serveLane(ws: WebSocket, context: LaneContext): void {
       reject(0, toParecoError(error), true);
       return;
     }
+    context.hooks?.received(request);
 
     if (session === undefined) {
       if (greeting !== undefined) {
@@ -120,19 +126,20 @@ export function serveLane(ws: WebSocket, context: LaneContext): void {
       );
     }
     if (request.t === 'open') {
+      context.hooks?.admitOpen();
       const opened = await context.registry.open(request, ws);
       if (ws.readyState !== ws.OPEN) opened.lanes.delete(ws);
       session = opened;
       opened.client = context.peer;
       limits = { maxData: opened.chunk };
-      context.log(`session ${opened.id} opened by ${context.peer}: ${opened.mode}${opened.dry ? ' (dry run)' : ''} ${opened.root}`);
+      context.log({ event: 'session-opened', session: opened.id, client: context.peer, mode: opened.mode, dry: opened.dry, dir: opened.root });
       send({ t: 'opened', id: request.id, session: opened.id, key: opened.key, server: VERSION });
       return;
     }
     const joined = context.registry.join(request.session, request.key);
     if (ws.readyState === ws.OPEN) joined.lanes.add(ws);
     session = joined;
-    context.log(`session ${joined.id} joined by ${context.peer} (${joined.lanes.size} connections)`);
+    context.log({ event: 'lane-joined', session: joined.id, client: context.peer, lanes: joined.lanes.size });
     limits = { maxData: joined.chunk };
     send({ t: 'ok', id: request.id });
   }

@@ -8,7 +8,10 @@ import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from '../transport/heartbeat
 import { realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { AuthFailures, isAuthorized } from './auth.js';
+import type { DrainOutcome } from './drain.js';
 import { serveLane } from './lane-server.js';
+import type { ServerLog } from './server-log.js';
+import { ServerService } from './service.js';
 import { SessionRegistry } from './session-registry.js';
 
 export interface ServerOptions {
@@ -25,13 +28,19 @@ export interface ServerOptions {
   /** Base directory for relative remote directories (default: the process's cwd). */
   cwd?: string;
   heartbeat?: HeartbeatOptions;
-  log?: (message: string) => void;
+  log?: ServerLog;
   /** Directories every session must stay in (resolved to real paths at start). */
   roots?: string[];
   /** Allow download sessions only. */
   readOnly?: boolean;
   maxSessions?: number;
   maxLanes?: number;
+  /**
+   * Prometheus metrics at <base path>/metrics, readable with `token` (default: the auth token;
+   * none at all: by anyone who reaches the port). Off by default: prom-client is then not even
+   * loaded, which keeps the client's start-up (it embeds a server) fast.
+   */
+  metrics?: { token?: string };
 }
 
 export interface RunningServer {
@@ -40,6 +49,14 @@ export interface RunningServer {
   /** ws:// URL of the endpoint. */
   readonly url: string;
   readonly sessions: SessionRegistry;
+  /**
+   * Stops taking new sessions (`open` gets UNAVAILABLE, upgrades that are not a running sync's
+   * get 503, readyz 503) and resolves once no session has a connection left, after `timeout`
+   * ms, or when `signal` aborts. close() then ends whatever is left.
+   */
+  drain(timeout: number, signal?: AbortSignal): Promise<DrainOutcome>;
+  /** Sessions with a connection (a client at work on them). */
+  readonly running: number;
   /** Stops accepting, ends every session (partial files are kept) and closes the socket. */
   close(): Promise<void>;
 }
@@ -57,6 +74,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const endpoint = `${normaliseBasePath(options.basePath)}${ENDPOINT_PATH}`;
   const heartbeat = options.heartbeat ?? DEFAULT_HEARTBEAT;
   const roots = await Promise.all((options.roots ?? []).map((root) => realpath(resolve(options.cwd ?? process.cwd(), root))));
+  const failures = new AuthFailures();
+  const service = await ServerService.create({
+    basePath: normaliseBasePath(options.basePath),
+    failures,
+    ...(options.metrics === undefined ? {} : { metrics: { token: options.metrics.token ?? options.token } }),
+  });
   const sessions = new SessionRegistry({
     expire: options.expire ?? 150_000,
     cwd: options.cwd ?? process.cwd(),
@@ -65,8 +88,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     readOnly: options.readOnly ?? false,
     ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
     ...(options.maxLanes === undefined ? {} : { maxLanes: options.maxLanes }),
+    onEnded: (session, why) => service.sessionEnded(session, why),
   });
-  const failures = new AuthFailures();
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
@@ -77,6 +100,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // --version --server URL` shows it without opening a session.
   wss.on('headers', (headers) => headers.push(`${SERVER_VERSION_HEADER}: ${VERSION}; protocol=${PROTOCOL_VERSION}`));
   const http: HttpServer = createHttpServer((req, res) => {
+    if (service.handleHttp(req, res)) return;
     res.writeHead(req.url === endpoint ? 426 : 404, { 'content-type': 'text/plain' });
     res.end(req.url === endpoint ? 'WebSocket upgrade required\n' : 'not found\n');
   });
@@ -89,15 +113,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if (!isAuthorized(req, options.token)) {
       // Each failure from the same address waits longer before its 401: guessing gets slow.
       const delay = failures.fail(address);
+      service.authFailed();
       setTimeout(() => refuse(socket, 401, 'Unauthorized'), delay).unref();
       return;
     }
     failures.forgive(address);
+    if (service.refuseUpgrade(req, socket)) return;
     // Behind a reverse proxy the socket peer is the proxy; the client is what it forwarded for.
     const forwarded = req.headers['x-forwarded-for'];
     const direct = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
     const peer = typeof forwarded === 'string' && forwarded !== '' ? `${forwarded.split(',').at(-1)!.trim()} (via ${direct})` : direct;
-    wss.handleUpgrade(req, socket, head, (ws) => serveLane(ws, { registry: sessions, heartbeat, peer, log }));
+    wss.handleUpgrade(req, socket, head, (ws) => serveLane(ws, { registry: sessions, heartbeat, peer, log, hooks: service.hooksFor(ws, req) }));
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -115,13 +141,18 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     host: address.address,
     url: `ws://${hostForUrl}:${address.port}${endpoint}`,
     sessions,
+    drain: (timeout, signal) => service.startDrain(timeout, signal),
+    get running() {
+      return service.running;
+    },
     async close() {
+      // Not listening first: a lane of an ended session that reconnects must find no one here
+      // (a load balancer then tries another server) rather than a server going away.
+      const closed = new Promise<void>((resolve) => http.close(() => resolve()));
       await sessions.closeAll();
       for (const ws of wss.clients) ws.terminate();
-      await new Promise<void>((resolve) => {
-        http.close(() => resolve());
-        http.closeAllConnections();
-      });
+      http.closeAllConnections();
+      await closed;
     },
   };
 }

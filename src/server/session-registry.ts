@@ -9,6 +9,7 @@ import { prepareTreeRoot } from '../fs/tree-root.js';
 import { timingSafeEqual } from 'node:crypto';
 import { eventualRealPath, isInside } from './allowed-roots.js';
 import { pathsOverlap } from './dir-locks.js';
+import type { ServerLog } from './server-log.js';
 import { Session } from './session.js';
 
 const sessionId = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyz', 16);
@@ -20,7 +21,9 @@ export interface RegistryOptions {
   expire: number;
   /** Base for relative remote directories. */
   cwd: string;
-  log: (message: string) => void;
+  log: ServerLog;
+  /** Told when a session ends, and why (metrics, drain). */
+  onEnded?: (session: Session, why: 'closed' | 'expired' | 'shutdown' | 'replaced') => void;
   /** Real paths every session's directory must lie in; empty: anywhere the process may go. */
   roots?: string[];
   /** Only download sessions (the server is never written to). */
@@ -114,10 +117,18 @@ export class SessionRegistry {
     if (this.#sessions.get(session.id) !== session) return;
     this.#sessions.delete(session.id);
     if (why !== 'closed') this.#rememberExpired(session.id);
-    const seconds = ((Date.now() - session.startedAt) / 1000).toFixed(1);
-    this.#options.log(
-      `session ${session.id} ${why}: ${session.mode} ${session.root} for ${session.client}, ${session.bytesReceived} bytes in, ${session.bytesSent} bytes out, ${seconds}s`,
-    );
+    this.#options.log({
+      event: 'session-ended',
+      session: session.id,
+      reason: why,
+      mode: session.mode,
+      dir: session.root,
+      client: session.client,
+      bytesReceived: session.bytesReceived,
+      bytesSent: session.bytesSent,
+      durationMs: Date.now() - session.startedAt,
+    });
+    this.#options.onEnded?.(session, why);
     await session.end(why === 'closed' ? 1000 : 1001, `session ${why}`);
   }
 

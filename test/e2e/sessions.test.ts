@@ -118,16 +118,19 @@ describe('sessions', () => {
     await Promise.all(jobs);
   });
 
-  test('SIGTERM shuts down cleanly and keeps partial files', async () => {
-    const own = await startServerProcess([], { cwd: dir });
+  test('SIGTERM drains: after --drain-timeout the running session is ended, partial files kept, exit 0', async () => {
+    const own = await startServerProcess(['--drain-timeout', '500ms'], { cwd: dir });
     const lane = await RawLane.connect(`ws://127.0.0.1:${own.port}/v1/ws`);
     await lane.request(openFrame(join(dir, 'shutdown')));
     const data = Buffer.alloc(1000, 3);
     assert.equal((await lane.request({ t: 'begin', id: 2, path: 'f.bin', size: 2000 })).t, 'ok');
     const digest = new RangeDigest(await loadDigest('xxh64'), 8192).of(data);
     assert.equal((await lane.request({ t: 'write', id: 3, path: 'f.bin', offset: 0, data, digest })).t, 'ok');
+    const stopping = Date.now();
     assert.equal(await own.stop('SIGTERM'), 0);
+    assert.ok(Date.now() - stopping >= 450, 'the running session had its drain time');
     assert.match(own.output(), /shutting down/);
+    assert.match(own.output(), /^drain timeout: ending 1 session now \(partial files are kept\)$/m);
     const partial = await readFile(join(dir, 'shutdown/.f.bin.pareco-partial'));
     assert.deepEqual(partial.subarray(0, 1000), data);
   });

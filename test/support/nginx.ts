@@ -21,6 +21,12 @@ export interface NginxOptions {
   timeout?: string;
   /** Source address of nginx's upstream connections, so a server can tell nginx from the real client. */
   proxyBind?: string;
+  /**
+   * What deploy/nginx.conf does for rolling restarts: a 503 (a draining server) or a refused
+   * connection sends the request to the next server (`proxy_next_upstream error timeout
+   * http_503`), and no server is marked failed for it (`max_fails=0`).
+   */
+  nextUpstream?: boolean;
 }
 
 export interface Nginx {
@@ -50,7 +56,7 @@ export function nginxConfig(options: NginxOptions, port: number, dir: string): s
     '  map $http_upgrade $connection_upgrade { default upgrade; "" close; }',
     '  upstream pareco {',
     ...(options.hashRoute ? ['    hash $arg_route consistent;'] : []),
-    ...options.upstreams.map((upstream) => `    server 127.0.0.1:${upstream};`),
+    ...options.upstreams.map((upstream) => `    server 127.0.0.1:${upstream}${options.nextUpstream ? ' max_fails=0' : ''};`),
     '  }',
     '  server {',
     `    listen 127.0.0.1:${port}${options.tls ? ' ssl' : ''};`,
@@ -67,6 +73,7 @@ export function nginxConfig(options: NginxOptions, port: number, dir: string): s
     `      proxy_send_timeout ${timeout};`,
     '      proxy_buffering off;',
     ...(options.proxyBind ? [`      proxy_bind ${options.proxyBind};`] : []),
+    ...(options.nextUpstream ? ['      proxy_next_upstream error timeout http_503;'] : []),
     '    }',
     '  }',
     '}',
