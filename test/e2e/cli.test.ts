@@ -60,10 +60,10 @@ describe('bad option values', () => {
     assert.doesNotMatch(help.stdout, /--localDir/); // hidden alias
     const version = await runPareco(['-v']);
     assert.equal(version.code, 0);
-    assert.match(version.stdout, /^pareco \d+\.\d+\.\d+ \(protocol 1, node v\d+/);
+    assert.match(version.stdout, /^pareco \d+\.\d+\.\d+ \(protocol \d+, node v\d+/);
     const serverVersion = await runNode(SERVER_BIN, ['--version']);
     assert.equal(serverVersion.code, 0);
-    assert.match(serverVersion.stdout, /^pareco-server \d+\.\d+\.\d+ \(protocol 1, node v\d+/);
+    assert.match(serverVersion.stdout, /^pareco-server \d+\.\d+\.\d+ \(protocol \d+, node v\d+/);
     const serverHelp = await runNode(SERVER_BIN, ['-h']);
     assert.equal(serverHelp.code, 0);
     assert.match(serverHelp.stdout, /--expire/);
@@ -81,7 +81,7 @@ describe('errors and exit codes', () => {
   test('--version with --server shows the server version too; a wrong token is refused', async () => {
     const ok = await runPareco(['--version', '-s', server.url, '-a', 'right-token']);
     assert.equal(ok.code, 0, ok.stderr);
-    assert.match(ok.stdout, /^pareco \d+\.\d+\.\d+ .*\nserver: pareco-server \d+\.\d+\.\d+ \(protocol 1\) at http:\/\/127\.0\.0\.1:\d+\n$/);
+    assert.match(ok.stdout, /^pareco \d+\.\d+\.\d+ .*\nserver: pareco-server \d+\.\d+\.\d+ \(protocol \d+\) at http:\/\/127\.0\.0\.1:\d+\n$/);
     const refused = await runPareco(['-v', '-s', server.url, '-a', 'wrong']);
     assert.equal(refused.code, 1);
     assert.match(refused.stdout, /^pareco \d/);

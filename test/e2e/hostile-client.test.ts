@@ -1,3 +1,4 @@
+import { PROTOCOL_VERSION } from '../../protocol/version.js';
 import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -194,7 +195,7 @@ describe('hostile client', () => {
     const almost = real.slice(0, -1) + (real.endsWith('A') ? 'B' : 'A');
     for (const key of ['', 'x', almost]) {
       const thief = await RawLane.connect(ws, TOKEN);
-      const refused = await thief.request({ t: 'join', id: 1, v: 1, session: opened.session, key });
+      const refused = await thief.request({ t: 'join', id: 1, v: PROTOCOL_VERSION, session: opened.session, key });
       assert.equal(refused.code, 'SESSION_NOT_FOUND', JSON.stringify(refused));
       thief.close();
     }

@@ -140,7 +140,8 @@ test('a refused port fails at once, with one line and no retries', async () => {
 
 describe('a server that goes away mid-sync', () => {
   test('one line says so (not one per connection), no runtime warning, and Ctrl-C while reconnecting ends it within 2 s', async () => {
-    const server = await startServerProcess();
+    // It shuts down for good: the drain gives running sessions only 200 ms.
+    const server = await startServerProcess(['--drain-timeout', '200ms']);
     const big = join(work, 'big');
     await mkdir(big, { recursive: true });
     const fh = await open(join(big, 'f.bin'), 'w');

@@ -1,3 +1,4 @@
+import { PROTOCOL_VERSION } from '../../protocol/version.js';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -149,7 +150,7 @@ describe('metrics', () => {
     const before = await scrape(server);
     await assert.rejects(RawLane.connect(`ws://127.0.0.1:${server.port}/v1/ws`, 'wrong'), /HTTP 401/);
     const lane = await RawLane.connect(`ws://127.0.0.1:${server.port}/v1/ws`, TOKEN);
-    const refused = await lane.request({ t: 'join', id: 1, v: 1, session: 'nosuchsession', key: 'nokey' });
+    const refused = await lane.request({ t: 'join', id: 1, v: PROTOCOL_VERSION, session: 'nosuchsession', key: 'nokey' });
     assert.equal(refused.code, 'SESSION_NOT_FOUND');
     const after = await scrape(server);
     assert.equal(value(after, 'pareco_auth_failures_total', { endpoint: 'lane' }) - value(before, 'pareco_auth_failures_total', { endpoint: 'lane' }), 1);
@@ -275,7 +276,7 @@ describe('graceful drain (SIGTERM)', () => {
     await assert.rejects(RawLane.connect(`ws://127.0.0.1:${server.port}/v1/ws?route=route-one`, 'wrong'), /HTTP 401/);
     // A lane of the running sync (same route key) reconnecting is let in and joins.
     const again = await RawLane.connect(`ws://127.0.0.1:${server.port}/v1/ws?route=route-one`, TOKEN);
-    assert.deepEqual(await again.request({ t: 'join', id: 1, v: 1, session: opened.session, key: opened.key }), { t: 'ok', id: 1 });
+    assert.deepEqual(await again.request({ t: 'join', id: 1, v: PROTOCOL_VERSION, session: opened.session, key: opened.key }), { t: 'ok', id: 1 });
     // …but an open, even on such a lane, is refused with a clear error.
     const sneaky = await RawLane.connect(`ws://127.0.0.1:${server.port}/v1/ws?route=route-one`, TOKEN);
     const refused = await sneaky.request(openFrame(join(work, 'sneaky')));

@@ -1,3 +1,4 @@
+import { PROTOCOL_VERSION } from '../../protocol/version.js';
 import { Packr } from 'msgpackr';
 import WebSocket from 'ws';
 
@@ -69,5 +70,5 @@ export class RawLane {
 
 /** An open request with sensible defaults. */
 export function openFrame(dir: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return { t: 'open', id: 1, v: 1, mode: 'upload', dir, chunk: 1024 * 1024, block: 8192, hash: 'xxh64', include: [], exclude: [], inplace: false, ...overrides };
+  return { t: 'open', id: 1, v: PROTOCOL_VERSION, mode: 'upload', dir, chunk: 1024 * 1024, block: 8192, hash: 'xxh64', include: [], exclude: [], inplace: false, ...overrides };
 }

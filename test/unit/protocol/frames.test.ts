@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { decodeFrame, encodeFrame } from '../../../protocol/codec.js';
 import { ErrorCode, ParecoError } from '../../../protocol/errors.js';
 import { LIMITS, parseEntry, parseRequest, parseResponse } from '../../../protocol/frames.js';
+import { PROTOCOL_VERSION } from '../../../protocol/version.js';
 import { prng } from '../../support/seeded-random.js';
 
 
@@ -27,7 +28,7 @@ const validRequests: Record<string, Frame> = {
   open: {
     t: 'open',
     id: 1,
-    v: 1,
+    v: PROTOCOL_VERSION,
     mode: 'upload',
     dir: '/srv/data',
     chunk: 1024 * 1024,
@@ -37,7 +38,7 @@ const validRequests: Record<string, Frame> = {
     exclude: [],
     inplace: true,
   },
-  join: { t: 'join', id: 2, v: 1, session: 'abc123', key: 'k'.repeat(128) },
+  join: { t: 'join', id: 2, v: PROTOCOL_VERSION, session: 'abc123', key: 'k'.repeat(128) },
   list: { t: 'list', id: 3, seq: 0 },
   hash: { t: 'hash', id: 4, path: 'a/b.txt', from: 0, count: 1024 },
   stat: { t: 'stat', id: 5, path: '' },
