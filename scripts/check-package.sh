@@ -82,6 +82,8 @@ installed="$prefix/lib/node_modules/pareco"
 
 export PATH="$prefix/bin:$PATH"
 cd / # nothing of the repository is reachable from here
+protocol=$(node --input-type=module -e "console.log((await import('$installed/dist/protocol/version.js')).PROTOCOL_VERSION)") \
+  || fail "cannot read the protocol version of the installed package"
 for bin in pareco pareco-server; do
   where=$(command -v "$bin") || fail "$bin is not on PATH after install"
   [ "$where" = "$prefix/bin/$bin" ] || fail "$bin resolves to $where, not the installed one"
@@ -92,7 +94,7 @@ for bin in pareco pareco-server; do
   out=$("$bin" --help) || fail "$bin --help exited $?"
   grep -q "^Usage: $bin " <<< "$out" || fail "$bin --help does not start with its usage: $out"
   got=$("$bin" --version) || fail "$bin --version exited $?"
-  [ "$got" = "$bin $version (protocol 1, node $(node --version))" ] || fail "$bin --version printed '$got', expected '$bin $version (protocol 1, node …)'"
+  [ "$got" = "$bin $version (protocol $protocol, node $(node --version))" ] || fail "$bin --version printed '$got', expected '$bin $version (protocol $protocol, node …)'"
 done
 step "pareco and pareco-server: --help, --version, shebang and mode are right"
 
