@@ -35,6 +35,11 @@ export interface Entry {
   partial?: boolean;
   /** Why an entry of kind 'x' could not be read: one line naming it. */
   error?: string;
+  /**
+   * A file of at most one chunk, listed with `digests`: the range digest of its data (of the
+   * partial file when `partial`), so that comparing small files costs no request.
+   */
+  digest?: Buffer;
 }
 
 export const LIMITS = {
@@ -45,10 +50,12 @@ export const LIMITS = {
   minBlock: 512,
   /** Entries in one `entries` frame. */
   listBatch: 1000,
-  /** Digests asked in one `hash` request, and in all the files of one `hashmany`. */
+  /** Digests asked in one `hash` request. */
   hashBatch: 1024,
-  /** Files in one `hashmany` request. */
-  hashManyFiles: 256,
+  /** Files in one `putmany` or `readmany`. */
+  batchFiles: 1024,
+  /** Payload bytes of one `putmany` or `datamany` (each file at most one chunk). */
+  maxBatchBytes: 8 * 1024 * 1024,
   /** Include or exclude patterns of a session. */
   maxPatterns: 1000,
   maxDigest: 64,
@@ -73,17 +80,24 @@ export interface OpenRequest {
   dry: boolean;
 }
 export interface JoinRequest { t: 'join'; id: number; v: number; session: string; key: string }
-/** `seq` numbers the batches of one listing from 0; asking for the same `seq` again repeats it. */
-export interface ListRequest { t: 'list'; id: number; seq: number }
+/**
+ * `seq` numbers the batches of one listing from 0; a recent `seq` asked again is answered again.
+ * `digests` (read with seq 0) lists the digest of every file of at most one chunk.
+ */
+export interface ListRequest { t: 'list'; id: number; seq: number; digests: boolean }
 export interface HashRequest { t: 'hash'; id: number; path: string; from: number; count: number }
-/** `hash` for many (small) files at once: one round trip and one message for all of them. */
-export interface HashManyRequest { t: 'hashmany'; id: number; files: { path: string; from: number; count: number }[] }
 export interface BlocksRequest { t: 'blocks'; id: number; path: string; index: number }
-export interface PutRequest { t: 'put'; id: number; path: string; mtime: number; mode: number; data: Buffer; digest: Buffer }
+/** A new file of at most one chunk, in a `putmany`: its data is `size` bytes of the payload, in order. */
+export interface PutFile { path: string; size: number; mtime: number; mode: number; digest: Buffer }
+/** Many whole small files in one request; `data` is their bytes end to end. */
+export interface PutManyRequest { t: 'putmany'; id: number; files: PutFile[]; data: Buffer }
+/** Many whole small files of a source, read in one request, each up to its listed `size`. */
+export interface ReadManyRequest { t: 'readmany'; id: number; files: { path: string; size: number }[] }
 export interface StatRequest { t: 'stat'; id: number; path: string }
 export interface ReadRequest { t: 'read'; id: number; path: string; offset: number; length: number }
 export interface BeginRequest { t: 'begin'; id: number; path: string; size: number }
-export interface WriteRequest { t: 'write'; id: number; path: string; offset: number; data: Buffer; digest: Buffer }
+/** `size` is the file's final size: a write to a file not begun yet begins it (see `begin`). */
+export interface WriteRequest { t: 'write'; id: number; path: string; offset: number; size: number; data: Buffer; digest: Buffer }
 export interface CommitRequest { t: 'commit'; id: number; path: string; size: number; mtime: number; mode: number }
 export interface MetaRequest { t: 'meta'; id: number; path: string; mtime: number; mode: number }
 export interface MkdirRequest { t: 'mkdir'; id: number; path: string }
@@ -97,13 +111,13 @@ export type Request =
   | JoinRequest
   | ListRequest
   | HashRequest
-  | HashManyRequest
   | BlocksRequest
   | StatRequest
   | ReadRequest
   | BeginRequest
   | WriteRequest
-  | PutRequest
+  | PutManyRequest
+  | ReadManyRequest
   | CommitRequest
   | MetaRequest
   | MkdirRequest
@@ -115,9 +129,13 @@ export interface OkResponse { t: 'ok'; id: number }
 export interface OpenedResponse { t: 'opened'; id: number; session: string; key: string; server: string }
 export interface EntriesResponse { t: 'entries'; id: number; entries: Entry[]; done: boolean }
 export interface HashesResponse { t: 'hashes'; id: number; size: number; partial: boolean; digests: Buffer[] }
-/** One result per file of a `hashmany`, in order: its digests, or the error for that file. */
-export type HashManyResult = { size: number; partial: boolean; digests: Buffer[] } | { code: ErrorCode; message: string };
-export interface HashManyResponse { t: 'hashmany'; id: number; files: HashManyResult[] }
+/** A failure of one file of a batch. */
+export interface FileError { code: ErrorCode; message: string }
+/** One result per file of a `putmany`, in order: null when it is in place. */
+export interface ResultsResponse { t: 'results'; id: number; results: (FileError | null)[] }
+/** One file of a `datamany`: `size` bytes of the payload, in order, with their digest. */
+export interface ReadFile { size: number; mtime: number; digest: Buffer }
+export interface DataManyResponse { t: 'datamany'; id: number; files: (ReadFile | FileError)[]; data: Buffer }
 export interface StatResponse { t: 'stat'; id: number; entry: Entry | null }
 export interface BlockListResponse { t: 'blocklist'; id: number; digests: Buffer }
 /** `size` and `mtime` are the source file's, taken after the read (to notice a live file). */
@@ -129,7 +147,8 @@ export type Response =
   | OpenedResponse
   | EntriesResponse
   | HashesResponse
-  | HashManyResponse
+  | ResultsResponse
+  | DataManyResponse
   | BlockListResponse
   | StatResponse
   | DataResponse
@@ -199,7 +218,7 @@ const requestParsers: Record<Request['t'], RequestParser> = {
     session: str(f, 'join', 'session', 64),
     key: str(f, 'join', 'key', 128),
   }),
-  list: (f) => ({ t: 'list', id: uint(f, 'list', 'id'), seq: uint(f, 'list', 'seq') }),
+  list: (f) => ({ t: 'list', id: uint(f, 'list', 'id'), seq: uint(f, 'list', 'seq'), digests: bool(f, 'list', 'digests') }),
   hash: (f) => ({
     t: 'hash',
     id: uint(f, 'hash', 'id'),
@@ -207,27 +226,32 @@ const requestParsers: Record<Request['t'], RequestParser> = {
     from: uint(f, 'hash', 'from'),
     count: uint(f, 'hash', 'count', LIMITS.hashBatch),
   }),
-  hashmany: (f) => {
-    let total = 0;
-    const files = list(f, 'hashmany', 'files', LIMITS.hashManyFiles, (v) => {
-      const item = record(v, 'hashmany', 'files');
-      const file = { path: path(item, 'hashmany'), from: uint(item, 'hashmany', 'from'), count: uint(item, 'hashmany', 'count', LIMITS.hashBatch) };
-      total += file.count;
-      return file;
-    });
-    if (total > LIMITS.hashBatch) throw new ParecoError(ErrorCode.PROTOCOL, `malformed hashmany frame: more than ${LIMITS.hashBatch} digests asked`);
-    return { t: 'hashmany', id: uint(f, 'hashmany', 'id'), files };
-  },
   blocks: (f) => ({ t: 'blocks', id: uint(f, 'blocks', 'id'), path: path(f, 'blocks'), index: uint(f, 'blocks', 'index') }),
-  put: (f, limits) => ({
-    t: 'put',
-    id: uint(f, 'put', 'id'),
-    path: path(f, 'put'),
-    mtime: num(f, 'put', 'mtime'),
-    mode: mode(f, 'put'),
-    data: bin(f, 'put', 'data', limits.maxData),
-    digest: bin(f, 'put', 'digest', LIMITS.maxDigest),
-  }),
+  putmany: (f, limits) => {
+    const files = list(f, 'putmany', 'files', LIMITS.batchFiles, (v) => {
+      const item = record(v, 'putmany', 'files');
+      return {
+        path: path(item, 'putmany'),
+        size: uint(item, 'putmany', 'size', limits.maxData),
+        mtime: num(item, 'putmany', 'mtime'),
+        mode: mode(item, 'putmany'),
+        digest: bin(item, 'putmany', 'digest', LIMITS.maxDigest),
+      };
+    });
+    const data = bin(f, 'putmany', 'data', LIMITS.maxBatchBytes);
+    checkBatchSizes('putmany', files, data);
+    return { t: 'putmany', id: uint(f, 'putmany', 'id'), files, data };
+  },
+  readmany: (f, limits) => {
+    const files = list(f, 'readmany', 'files', LIMITS.batchFiles, (v) => {
+      const item = record(v, 'readmany', 'files');
+      return { path: path(item, 'readmany'), size: uint(item, 'readmany', 'size', limits.maxData) };
+    });
+    if (files.reduce((sum, file) => sum + file.size, 0) > LIMITS.maxBatchBytes) {
+      throw new ParecoError(ErrorCode.PROTOCOL, `malformed readmany frame: more than ${LIMITS.maxBatchBytes} bytes asked`);
+    }
+    return { t: 'readmany', id: uint(f, 'readmany', 'id'), files };
+  },
   stat: (f) => ({ t: 'stat', id: uint(f, 'stat', 'id'), path: path(f, 'stat') }),
   read: (f, limits) => ({
     t: 'read',
@@ -242,6 +266,7 @@ const requestParsers: Record<Request['t'], RequestParser> = {
     id: uint(f, 'write', 'id'),
     path: path(f, 'write'),
     offset: uint(f, 'write', 'offset'),
+    size: uint(f, 'write', 'size'),
     data: bin(f, 'write', 'data', limits.maxData),
     digest: bin(f, 'write', 'digest', LIMITS.maxDigest),
   }),
@@ -304,6 +329,7 @@ export function parseEntry(value: unknown): Entry {
   const target = optName(f, 'entries', 'target', MAX_TARGET_BYTES);
   if (target !== undefined) entry.target = target;
   if (f.partial !== undefined && bool(f, 'entries', 'partial')) entry.partial = true;
+  if (f.digest !== undefined) entry.digest = bin(f, 'entries', 'digest', LIMITS.maxDigest);
   if (entry.kind === 'x') entry.error = str(f, 'entries', 'error', 4096);
   if (entry.path === '' && entry.kind !== 'd') throw new ParecoError(ErrorCode.BAD_PATH, 'unsafe path "": the root can only be a directory');
   return entry;
@@ -321,7 +347,19 @@ function maxBlockList(chunk: number): number {
   return blocks * LIMITS.maxDigest;
 }
 
-/** The `{size, partial, digests}` of one file, as in `hashes` and each result of `hashmany`. */
+/** The failure of one file of a batch. */
+function fileError(item: Fields, frame: string): FileError {
+  const code = str(item, frame, 'code', 64);
+  return { code: isErrorCode(code) ? code : ErrorCode.IO, message: str(item, frame, 'message', 4096) };
+}
+
+/** The files of a batch are its payload end to end: their sizes must add up to it. */
+function checkBatchSizes(frame: string, files: { size: number }[], data: Buffer): void {
+  const total = files.reduce((sum, file) => sum + file.size, 0);
+  if (total !== data.length) throw new ParecoError(ErrorCode.PROTOCOL, `malformed ${frame} frame: the files' sizes add up to ${total}, the payload has ${data.length} bytes`);
+}
+
+/** The `{size, partial, digests}` of one file, as in `hashes`. */
 function digestList(f: Fields, frame: string): { size: number; partial: boolean; digests: Buffer[] } {
   return {
     size: uint(f, frame, 'size'),
@@ -351,18 +389,21 @@ const responseParsers: Record<Response['t'], ResponseParser> = {
     id: uint(f, 'stat', 'id'),
     entry: f.entry === null || f.entry === undefined ? null : parseEntry(f.entry),
   }),
-  hashmany: (f) => ({
-    t: 'hashmany',
-    id: uint(f, 'hashmany', 'id'),
-    files: list(f, 'hashmany', 'files', LIMITS.hashManyFiles, (v) => {
-      const item = record(v, 'hashmany', 'files');
-      if (typeof item.code === 'string') {
-        const code = str(item, 'hashmany', 'code', 64);
-        return { code: isErrorCode(code) ? code : ErrorCode.IO, message: str(item, 'hashmany', 'message') };
-      }
-      return digestList(item, 'hashmany');
-    }),
+  results: (f) => ({
+    t: 'results',
+    id: uint(f, 'results', 'id'),
+    results: list(f, 'results', 'results', LIMITS.batchFiles, (v) => (v === null || v === undefined ? null : fileError(record(v, 'results', 'results'), 'results'))),
   }),
+  datamany: (f, limits) => {
+    const files = list(f, 'datamany', 'files', LIMITS.batchFiles, (v): ReadFile | FileError => {
+      const item = record(v, 'datamany', 'files');
+      if (item.code !== undefined) return fileError(item, 'datamany');
+      return { size: uint(item, 'datamany', 'size', limits.maxData), mtime: num(item, 'datamany', 'mtime'), digest: bin(item, 'datamany', 'digest', LIMITS.maxDigest) };
+    });
+    const data = bin(f, 'datamany', 'data', LIMITS.maxBatchBytes);
+    checkBatchSizes('datamany', files.filter((file): file is ReadFile => 'size' in file), data);
+    return { t: 'datamany', id: uint(f, 'datamany', 'id'), files, data };
+  },
   blocklist: (f, limits) => ({
     t: 'blocklist',
     id: uint(f, 'blocklist', 'id'),

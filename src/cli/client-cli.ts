@@ -173,6 +173,8 @@ export async function runClient(argv: string[], io = { stdout: process.stdout, s
       ...(options.maxDelete === undefined ? {} : { maxDelete: options.maxDelete }),
       ...(options.bwlimit === undefined ? {} : { bwlimit: options.bwlimit }),
       signal: interrupt.signal,
+      // Unchanged files one by one only where they are shown (they are most files of a re-sync).
+      reportUnchanged: options.logLevel === 'chunks',
       onEvent: (event) => reporter.event(event),
     });
   } catch (error) {

@@ -15,6 +15,8 @@ export const PROGRESS_INTERVAL_MS = 150;
 export interface ProgressSnapshot {
   /** Share of the work done, 0 to 1; it never goes down, even across a session restart. */
   fraction: number;
+  /** The whole source is listed: the totals are final (before, they are "at least"). */
+  listed: boolean;
   bytesDone: number;
   bytesTotal: number;
   filesDone: number;
@@ -35,20 +37,25 @@ interface Sample {
   fraction: number;
 }
 
+/** Paths finished lately: enough to recognise a warning that follows its file's event. */
+const RECENT_PATHS = 4096;
+
 /**
  * Progress as the sync events tell it. Bytes done are bytes sent plus bytes of finished files
  * that were already in place, so that a delta sync moves the way a full copy does. Files done
- * are finished files plus failed ones.
+ * are finished files plus failed ones. The sync works while it lists the source: the totals
+ * grow until the listing is complete, and only then is there a share to show and an ETA.
  */
 export class ProgressModel {
   readonly #now: () => number;
   #planned = false;
+  #listed = false;
   #filesTotal = 0;
   #bytesTotal = 0;
   #filesDone = 0;
   #bytesDone = 0;
-  /** Paths counted as done in this session, so that a warning after a file event is not counted twice. */
-  readonly #finished = new Set<string>();
+  /** Paths counted as done lately, so that a warning after a file event is not counted twice. */
+  #recent = new Set<string>();
   /** Bytes of files still in progress already counted as found in place (`matched` events). */
   readonly #matched = new Map<string, number>();
   #fraction = 0;
@@ -62,20 +69,22 @@ export class ProgressModel {
     this.#now = now;
   }
 
-  /** True once the totals are known. */
+  /** True once some of the source is listed. */
   get planned(): boolean {
     return this.#planned;
   }
 
-  /** True when every planned file is done (or failed). */
+  /** True when the whole source is listed and every file is done (or failed). */
   get complete(): boolean {
-    return this.#planned && this.#filesDone >= this.#filesTotal;
+    return this.#listed && this.#filesDone >= this.#filesTotal;
   }
 
   update(event: SyncEvent): void {
     switch (event.type) {
       case 'connecting':
         this.#status = `connecting to ${event.server}`;
+        // A new session lists and compares again: files already copied come back as up to date.
+        if (this.#planned) this.#restart();
         return;
       case 'retry':
         this.#status = `${event.phase === 'connect' ? 'connecting' : 'reconnecting'} (retry ${event.retry} of ${event.retries} in ${Math.ceil(event.waitMs / 1000)}s)`;
@@ -88,15 +97,15 @@ export class ProgressModel {
         this.#status = undefined;
         return;
       case 'plan':
-        // A new session lists and compares again: files already copied come back as up to date.
+        if (!this.#planned) this.sample();
         this.#planned = true;
+        this.#listed = event.complete;
         this.#filesTotal = event.files;
         this.#bytesTotal = event.bytes;
-        this.#filesDone = 0;
-        this.#bytesDone = 0;
-        this.#finished.clear();
-        this.#matched.clear();
-        this.sample();
+        break;
+      case 'uptodate':
+        this.#filesDone += event.files;
+        this.#bytesDone += event.bytes;
         break;
       case 'chunk':
         this.#sent += event.length;
@@ -128,6 +137,14 @@ export class ProgressModel {
     this.#fraction = Math.max(this.#fraction, this.#rawFraction());
   }
 
+  #restart(): void {
+    this.#listed = false;
+    this.#filesDone = 0;
+    this.#bytesDone = 0;
+    this.#recent.clear();
+    this.#matched.clear();
+  }
+
   /** Records the counters now: speed and ETA compare the present with the oldest sample kept. */
   sample(): void {
     const time = this.#now();
@@ -147,6 +164,7 @@ export class ProgressModel {
     const eta = this.complete ? 0 : rate > 0 ? (1 - this.#fraction) / rate : undefined;
     return {
       fraction: this.#fraction,
+      listed: this.#listed,
       bytesDone: Math.min(this.#bytesTotal, Math.max(this.#bytesDone, Math.floor(this.#fraction * this.#bytesTotal))),
       bytesTotal: this.#bytesTotal,
       filesDone: Math.min(this.#filesDone, this.#filesTotal),
@@ -159,13 +177,14 @@ export class ProgressModel {
   }
 
   #finish(path: string): void {
-    if (this.#finished.has(path)) return;
-    this.#finished.add(path);
+    if (this.#recent.has(path)) return;
+    this.#recent.add(path);
+    if (this.#recent.size > RECENT_PATHS) this.#recent.delete(this.#recent.values().next().value!);
     this.#filesDone++;
   }
 
   #rawFraction(): number {
-    if (!this.#planned) return 0;
+    if (!this.#listed) return 0;
     const files = this.#filesTotal === 0 ? 1 : Math.min(1, this.#filesDone / this.#filesTotal);
     const bytes = this.#bytesTotal === 0 ? files : Math.min(1, this.#bytesDone / this.#bytesTotal);
     // 100% means finished: all bytes in place but a file not yet committed is 99%.
@@ -184,11 +203,13 @@ export function renderProgress(snapshot: ProgressSnapshot, columns: number, plan
   const width = Math.max(1, columns - 1);
   // Before the first listing there are no numbers to show, only what the connection does.
   if (!planned) return snapshot.status === undefined ? [] : [printable(snapshot.status).slice(0, width)];
-  const percent = `${Math.floor(snapshot.fraction * 100)}%`.padStart(4);
+  // While the source is still being listed the totals only grow: "at least", no share, no ETA.
+  const percent = snapshot.listed ? `${Math.floor(snapshot.fraction * 100)}%`.padStart(4) : ' --%';
+  const atLeast = snapshot.listed ? '' : '≥ ';
   const speed = snapshot.speed === undefined ? '--' : `${formatSize(Math.round(snapshot.speed))}/s`;
   const stats =
-    `${percent}  ${formatSize(snapshot.bytesDone)} / ${formatSize(snapshot.bytesTotal)}` +
-    `  ${snapshot.filesDone}/${snapshot.filesTotal} files  ${speed}  ETA ${formatEta(snapshot.eta)}`;
+    `${percent}  ${formatSize(snapshot.bytesDone)} / ${atLeast}${formatSize(snapshot.bytesTotal)}` +
+    `  ${snapshot.filesDone}/${atLeast}${snapshot.filesTotal} files  ${speed}  ETA ${formatEta(snapshot.listed ? snapshot.eta : undefined)}`;
   const second = snapshot.status === undefined ? fitPath(snapshot.current, width) : printable(snapshot.status).slice(0, width);
   return [stats.slice(0, width), second];
 }
@@ -270,7 +291,7 @@ export class ProgressDisplay {
     if (this.#stopped) return;
     const wasComplete = this.#model.complete;
     this.#model.update(event);
-    if (event.type === 'plan' || event.type === 'connecting') {
+    if ((event.type === 'plan' && this.#timer === undefined) || event.type === 'connecting') {
       if (this.#timer === undefined) {
         // Unref'd: a redraw timer must never keep the process alive.
         this.#timer = setInterval(() => this.#tick(), this.#interval).unref();

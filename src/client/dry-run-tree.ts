@@ -1,5 +1,5 @@
-import type { Entry } from '../../protocol/index.js';
-import type { ChunkData, DigestList, Tree } from '../fs/tree.js';
+import type { Entry, ParecoError } from '../../protocol/index.js';
+import type { ChunkData, DigestList, ListOptions, SmallFile, Tree } from '../fs/tree.js';
 
 /**
  * The destination of a dry run: listed and hashed like the real one, so the comparison is
@@ -13,8 +13,8 @@ export class DryRunTree implements Tree {
     this.#inner = inner;
   }
 
-  async *list(): AsyncIterable<Entry[]> {
-    if (this.#inner !== undefined) yield* this.#inner.list();
+  async *list(options?: ListOptions): AsyncIterable<Entry[]> {
+    if (this.#inner !== undefined) yield* this.#inner.list(options);
   }
 
   digests(path: string, from: number, count: number): Promise<DigestList> {
@@ -29,9 +29,16 @@ export class DryRunTree implements Tree {
     return this.#existing().read(path, offset, length);
   }
 
+  readMany(files: { path: string; size: number }[]): Promise<(ChunkData | ParecoError)[]> {
+    return this.#existing().readMany(files);
+  }
+
+  async putMany(files: SmallFile[]): Promise<(ParecoError | undefined)[]> {
+    return files.map(() => undefined);
+  }
+
   async begin(): Promise<void> {}
   async write(): Promise<void> {}
-  async put(): Promise<void> {}
   async commit(): Promise<void> {}
   async setMeta(): Promise<void> {}
   async mkdir(): Promise<void> {}

@@ -1,40 +1,13 @@
 import { ErrorCode, LIMITS, ParecoError, type Entry } from '../../protocol/index.js';
 import type { DigestList, Tree } from '../fs/tree.js';
-import type { RangeDigest } from '../digest/range-digest.js';
-import type { Cancellation } from '../transport/cancellation.js';
-import type { ByteWindow } from './byte-window.js';
-import type { RateLimit } from './rate-limit.js';
 import { forEachLimited } from './bounded-parallel.js';
-import type { FileAction, SyncEvent, SyncSummary } from './sync-report.js';
-
-export interface TransferContext {
-  source: Tree;
-  dest: Tree;
-  chunk: number;
-  range: RangeDigest;
-  skipDigest: boolean;
-  window: ByteWindow;
-  /** Block comparisons (one request to each side) in flight, over all files. */
-  compares: ByteWindow;
-  /** Count what would be sent instead of reading and sending it. */
-  dryRun: boolean;
-  /** --bwlimit, shared by all lanes. */
-  rate?: RateLimit;
-  summary: SyncSummary;
-  emit: (event: SyncEvent) => void;
-  /** The user's interrupt. */
-  cancellation: Cancellation;
-}
+import { sameMtime } from './entry-decision.js';
+import { countUpToDate, fileEvent, type EngineContext } from './engine-context.js';
 
 /** Digest batches of one file requested at once (they spread over the lanes). */
 const DIGEST_BATCHES_IN_FLIGHT = 4;
 /** Data hashed for one digest request at most, so that each answer comes well within --timeout. */
 const DIGEST_BATCH_BYTES = 256 * 1024 * 1024;
-
-/** Same mtime at millisecond precision, the precision every platform keeps. */
-export function sameMtime(a: number, b: number): boolean {
-  return Math.floor(a) === Math.floor(b);
-}
 
 /** A byte range to send, and the range digest the source had when it was compared. */
 interface Run {
@@ -43,94 +16,77 @@ interface Run {
   expected?: Buffer;
 }
 
-/**
- * With --skip-digest, a file whose size, mtime and mode match at the destination is up to date:
- * counted and reported at once, with no request and nothing to wait for (a sync of 100,000
- * unchanged files spent most of its time on promises). True when it was.
- */
-export function skippedByMetadata(ctx: TransferContext, src: Entry, dst: Entry | undefined): boolean {
-  if (!ctx.skipDigest || src.kind !== 'f' || dst?.kind !== 'f') return false;
-  if (dst.size !== src.size || !sameMtime(dst.mtime, src.mtime) || dst.mode !== src.mode) return false;
-  skipped(ctx, src, dst, false, Math.ceil(src.size / ctx.chunk));
-  return true;
+/** Both sides' chunk digests of a file, and the chunks whose digests differ. */
+export interface Comparison {
+  source: Buffer[];
+  dest: DigestList;
+  send: number[];
 }
 
+/** What became of a compared file. */
+export type Outcome = 'uptodate' | 'metadata' | 'transferred';
+
 /**
- * Brings one regular file up to date at the destination. With a file (or a partial file) there,
- * chunk digests of both sides are compared; inside each differing chunk, block digests are
- * compared and only differing runs of blocks are sent. A file whose data already matches only
- * has its metadata fixed. A new file that fits in one chunk goes in a single `put`.
+ * Brings one regular file up to date chunk by chunk. A new file (`write`) has every chunk read
+ * and written; its writes carry its size, so the destination begins it with the first that
+ * arrives. Otherwise (`compare`) the chunk digests of both sides are compared (or `compared`
+ * is the comparison made already); inside each differing chunk, block digests are compared and
+ * only differing runs of blocks are sent; a file whose data already matches only has its
+ * metadata fixed. Counts and reports the file.
  */
-export async function transferFile(ctx: TransferContext, src: Entry, dst: Entry | undefined, hasPartial = false): Promise<void> {
+export async function transferFile(ctx: EngineContext, src: Entry, dst: Entry | undefined, plan: 'write' | 'compare', compared?: Comparison): Promise<Outcome> {
   const { chunk, summary } = ctx;
   const count = Math.ceil(src.size / chunk);
   const meta = { mtime: src.mtime, mode: src.mode };
-  let compared: { source: Buffer[]; dest: DigestList } | undefined;
+  let comparison: Comparison | undefined;
   let send: number[];
-
-  if (dst?.kind === 'f' || hasPartial) {
-    if (skippedByMetadata(ctx, src, dst)) return;
-    if (dst?.kind === 'f' && ctx.skipDigest && dst.size === src.size && sameMtime(dst.mtime, src.mtime)) {
-      await ctx.dest.setMeta(src.path, meta); // only the mode differs
-      skipped(ctx, src, dst, true, count);
-      return;
-    }
-    const comparison = await compareDigests(ctx, src, count);
-    compared = comparison;
+  if (plan === 'compare') {
+    comparison = compared ?? (await compareDigests(ctx, src, dst, count));
     send = comparison.send;
     if (dst?.kind === 'f' && send.length === 0 && comparison.dest.size === src.size && !comparison.dest.partial) {
-      const metaDiffers = dst.mode !== src.mode || !sameMtime(dst.mtime, src.mtime);
-      if (metaDiffers) await ctx.dest.setMeta(src.path, meta);
-      skipped(ctx, src, dst, metaDiffers, count);
-      return;
+      return fixMetadata(ctx, src, dst);
     }
-  } else if (src.size <= chunk) {
-    await putSmallFile(ctx, src);
-    return;
   } else {
     send = Array.from({ length: count }, (_, i) => i);
   }
 
-  // The destination prepares the file (which may copy a big target into its partial file)
-  // while the differing chunks are compared block by block; only writes wait for it.
-  const begun = ctx.dest.begin(src.path, src.size);
+  // An existing file is prepared at once (copying a big target into its partial file) while the
+  // differing chunks are compared block by block; only writes wait for it. A new file needs no
+  // begin: its first write begins it.
+  const begun = plan === 'compare' ? ctx.dest.begin(src.path, src.size) : Promise.resolve();
   begun.catch(() => {}); // awaited below; a failure is thrown there
-  let bytesSent = 0;
-  let changed = false;
+  const sent = await sendChunks(ctx, src, send, comparison, begun);
+  await begun;
+  // A new file with nothing written (its source emptied meanwhile) was never begun.
+  if (plan === 'write' && sent.bytes === 0) await ctx.dest.begin(src.path, src.size);
+  await ctx.dest.commit(src.path, src.size, meta);
+  summary.filesTransferred++;
+  summary.chunksSkipped += count - send.length;
+  summary.bytesSkipped += Math.max(0, src.size - sent.bytes);
+  ctx.emit(fileEvent(src, dst, dst?.kind === 'f' ? 'update' : 'new', sent.bytes));
+  if (sent.changed) throw changedError(src.path);
+  return 'transferred';
+}
+
+/** A file whose data matches: its mode and mtime fixed if they differ, counted as up to date. */
+export async function fixMetadata(ctx: EngineContext, src: Entry, dst: Entry): Promise<Outcome> {
+  const differs = dst.mode !== src.mode || !sameMtime(dst.mtime, src.mtime);
+  if (differs) await ctx.dest.setMeta(src.path, { mtime: src.mtime, mode: src.mode });
+  countUpToDate(ctx, src, dst, differs);
+  return differs ? 'metadata' : 'uptodate';
+}
+
+/**
+ * Sends the chunks `send` as fast as the shared window allows, across all lanes, without
+ * awaiting each. A chunk the destination has is first compared block by block; the window then
+ * holds only the bytes that differ, so a scattered change keeps many comparisons in flight (one
+ * round trip each) instead of reserving a whole chunk of window for a few blocks.
+ */
+async function sendChunks(ctx: EngineContext, src: Entry, send: number[], compared: Comparison | undefined, begun: Promise<void>): Promise<{ bytes: number; changed: boolean }> {
+  const { chunk } = ctx;
+  const sent = { bytes: 0, changed: false };
   let failure: { error: unknown } | undefined;
   const tasks: Promise<void>[] = [];
-
-  const sendRun = async (run: Run) => {
-    if (ctx.dryRun) {
-      bytesSent += run.length;
-      summary.bytesTransferred += run.length;
-      ctx.emit({ type: 'chunk', path: src.path, offset: run.offset, length: run.length });
-      return;
-    }
-    await ctx.rate?.take(run.length, ctx.cancellation);
-    const got = await fromSource(src.path, ctx.source.read(src.path, run.offset, run.length));
-    if (
-      got.data.length !== run.length ||
-      got.size !== src.size ||
-      !sameMtime(got.mtime, src.mtime) ||
-      (run.expected !== undefined && !got.digest.equals(run.expected))
-    ) {
-      changed = true;
-    }
-    try {
-      if (got.data.length > 0) await ctx.dest.write(src.path, run.offset, got.data, got.digest);
-    } finally {
-      got.release?.();
-    }
-    bytesSent += got.data.length;
-    summary.bytesTransferred += got.data.length;
-    ctx.emit({ type: 'chunk', path: src.path, offset: run.offset, length: got.data.length });
-  };
-
-  // Chunks go out as fast as the shared window allows, across all lanes, without awaiting each.
-  // A chunk the destination has is first compared block by block; the window then holds only
-  // the bytes that differ, so a scattered change keeps many comparisons in flight (one round
-  // trip each) instead of reserving a whole chunk of window for a few blocks.
   for (const index of send) {
     const offset = index * chunk;
     const length = Math.min(chunk, src.size - offset);
@@ -160,11 +116,11 @@ export async function transferFile(ctx: TransferContext, src: Entry, dst: Entry 
               ctx.compares.release(1);
             }
           } else {
-            runs = [{ offset, length, expected: compared?.source[index] }];
+            runs = [{ offset, length, ...(compared?.source[index] === undefined ? {} : { expected: compared.source[index] }) }];
           }
           await begun;
-          await Promise.all(runs.map(sendRun));
-          summary.chunksTransferred++;
+          await Promise.all(runs.map((run) => sendRun(ctx, src, run, sent)));
+          ctx.summary.chunksTransferred++;
         } catch (error) {
           failure ??= { error };
         } finally {
@@ -174,19 +130,35 @@ export async function transferFile(ctx: TransferContext, src: Entry, dst: Entry 
     );
   }
   await Promise.all(tasks);
-  await begun;
   if (failure !== undefined) throw failure.error;
+  return sent;
+}
 
-  await ctx.dest.commit(src.path, src.size, meta);
-  summary.filesTransferred++;
-  summary.chunksSkipped += count - send.length;
-  summary.bytesSkipped += Math.max(0, src.size - bytesSent);
-  ctx.emit(fileEvent(src, dst, dst?.kind === 'f' ? 'update' : 'new', bytesSent));
-  if (changed) throw changedError(src.path);
+/** Reads one run from the source and writes it at the destination, noting a source that changed. */
+async function sendRun(ctx: EngineContext, src: Entry, run: Run, sent: { bytes: number; changed: boolean }): Promise<void> {
+  if (ctx.dryRun) {
+    sent.bytes += run.length;
+    ctx.summary.bytesTransferred += run.length;
+    ctx.emit({ type: 'chunk', path: src.path, offset: run.offset, length: run.length });
+    return;
+  }
+  await ctx.rate?.take(run.length, ctx.cancellation);
+  const got = await fromSource(src.path, ctx.source.read(src.path, run.offset, run.length));
+  if (got.data.length !== run.length || got.size !== src.size || !sameMtime(got.mtime, src.mtime) || (run.expected !== undefined && !got.digest.equals(run.expected))) {
+    sent.changed = true;
+  }
+  try {
+    if (got.data.length > 0) await ctx.dest.write(src.path, run.offset, src.size, got.data, got.digest);
+  } finally {
+    got.release?.();
+  }
+  sent.bytes += got.data.length;
+  ctx.summary.bytesTransferred += got.data.length;
+  ctx.emit({ type: 'chunk', path: src.path, offset: run.offset, length: got.data.length });
 }
 
 /** Compares the block digests of one chunk on both sides and returns the runs that differ. */
-async function differingRuns(ctx: TransferContext, path: string, index: number, offset: number, length: number): Promise<Run[]> {
+async function differingRuns(ctx: EngineContext, path: string, index: number, offset: number, length: number): Promise<Run[]> {
   const { range } = ctx;
   const [theirs, ours] = await Promise.all([fromSource(path, ctx.source.blockDigests(path, index)), ctx.dest.blockDigests(path, index)]);
   const blocks = Math.ceil(length / range.block);
@@ -198,73 +170,22 @@ async function differingRuns(ctx: TransferContext, path: string, index: number, 
     if (!differs && start >= 0) {
       const runOffset = offset + start * range.block;
       const runEnd = Math.min(offset + b * range.block, offset + length);
-      runs.push({
-        offset: runOffset,
-        length: runEnd - runOffset,
-        expected: range.combine(theirs.subarray(start * range.size, b * range.size)),
-      });
+      runs.push({ offset: runOffset, length: runEnd - runOffset, expected: range.combine(theirs.subarray(start * range.size, b * range.size)) });
       start = -1;
     }
   }
   return runs;
 }
 
-/** A new file that fits in one chunk: read it and send it whole in one request. */
-async function putSmallFile(ctx: TransferContext, src: Entry): Promise<void> {
-  if (ctx.dryRun) {
-    ctx.summary.bytesTransferred += src.size;
-    ctx.summary.filesTransferred++;
-    if (src.size > 0) ctx.summary.chunksTransferred++;
-    ctx.emit(fileEvent(src, undefined, 'new', src.size));
-    return;
+/**
+ * The digests of `count` chunks from `from` of one side's file: from its listing entry when it
+ * came with one (a small file listed with digests), else asked of the tree.
+ */
+export function digestsOf(tree: Tree, entry: Entry | undefined, path: string, from: number, count: number): Promise<DigestList> {
+  if (entry?.digest !== undefined && from === 0 && count <= 1) {
+    return Promise.resolve({ size: entry.size, partial: entry.partial === true || entry.kind === 'p', digests: count === 0 ? [] : [entry.digest] });
   }
-  await ctx.rate?.take(src.size, ctx.cancellation);
-  await ctx.window.acquire(src.size);
-  let changed: boolean;
-  try {
-    const got = await fromSource(src.path, ctx.source.read(src.path, 0, src.size));
-    changed = got.data.length !== src.size || got.size !== src.size || !sameMtime(got.mtime, src.mtime);
-    try {
-      await ctx.dest.put(src.path, got.data, got.digest, { mtime: src.mtime, mode: src.mode });
-    } finally {
-      got.release?.();
-    }
-    ctx.summary.bytesTransferred += got.data.length;
-    ctx.summary.filesTransferred++;
-    if (src.size > 0) {
-      ctx.summary.chunksTransferred++;
-      ctx.emit({ type: 'chunk', path: src.path, offset: 0, length: got.data.length });
-    }
-    ctx.emit(fileEvent(src, undefined, 'new', got.data.length));
-  } finally {
-    ctx.window.release(src.size);
-  }
-  if (changed) throw changedError(src.path);
-}
-
-function changedError(path: string): ParecoError {
-  return new ParecoError(ErrorCode.SOURCE_CHANGED, `${path}: file changed while it was being copied`);
-}
-
-/** The event for a file brought up to date, with what it was before (for --itemize). */
-function fileEvent(src: Entry, dst: Entry | undefined, action: FileAction, bytesSent: number): SyncEvent {
-  return {
-    type: 'file',
-    path: src.path,
-    action,
-    size: src.size,
-    bytesSent,
-    mtime: src.mtime,
-    mode: src.mode,
-    ...(dst?.kind === 'f' ? { before: { size: dst.size, mtime: dst.mtime, mode: dst.mode } } : {}),
-  };
-}
-
-function skipped(ctx: TransferContext, src: Entry, dst: Entry, metadataFixed: boolean, count: number): void {
-  ctx.summary.filesSkipped++;
-  ctx.summary.bytesSkipped += src.size;
-  ctx.summary.chunksSkipped += count;
-  ctx.emit(fileEvent(src, dst, metadataFixed ? 'metadata' : 'uptodate', 0));
+  return tree.digests(path, from, count);
 }
 
 /**
@@ -273,7 +194,7 @@ function skipped(ctx: TransferContext, src: Entry, dst: Entry, metadataFixed: bo
  * batch's matching bytes as they are found (`matched`), so that progress moves while a huge,
  * mostly unchanged file is being compared.
  */
-async function compareDigests(ctx: TransferContext, src: Entry, count: number): Promise<{ source: Buffer[]; dest: DigestList; send: number[] }> {
+export async function compareDigests(ctx: EngineContext, src: Entry, dst: Entry | undefined, count: number): Promise<Comparison> {
   const { chunk } = ctx;
   const batches: { from: number; count: number }[] = [];
   const per = Math.max(1, Math.min(LIMITS.hashBatch, Math.floor(DIGEST_BATCH_BYTES / chunk)));
@@ -284,7 +205,10 @@ async function compareDigests(ctx: TransferContext, src: Entry, count: number): 
   const sends: number[][] = new Array(batches.length);
   await forEachLimited(batches.keys(), DIGEST_BATCHES_IN_FLIGHT, async (i) => {
     const { from, count: n } = batches[i]!;
-    const [source, dest] = await Promise.all([fromSource(src.path, ctx.source.digests(src.path, from, n)), ctx.dest.digests(src.path, from, n)]);
+    const [source, dest] = await Promise.all([
+      fromSource(src.path, digestsOf(ctx.source, src, src.path, from, n)),
+      digestsOf(ctx.dest, dst, src.path, from, n),
+    ]);
     theirs[i] = source.digests;
     ours[i] = dest;
     const send: number[] = [];
@@ -300,12 +224,16 @@ async function compareDigests(ctx: TransferContext, src: Entry, count: number): 
   return { source: theirs.flat(), dest, send: sends.flat() };
 }
 
+export function changedError(path: string): ParecoError {
+  return new ParecoError(ErrorCode.SOURCE_CHANGED, `${path}: file changed while it was being copied`);
+}
+
 function vanished(path: string): ParecoError {
   return new ParecoError(ErrorCode.SOURCE_CHANGED, `${path}: file vanished while it was being copied`);
 }
 
 /** A source file that disappears under us is a warning (exit 24), not a failure. */
-async function fromSource<T>(path: string, operation: Promise<T>): Promise<T> {
+export async function fromSource<T>(path: string, operation: Promise<T>): Promise<T> {
   try {
     return await operation;
   } catch (error) {

@@ -14,6 +14,8 @@ import { retryDelay } from './retry-delay.js';
 
 /** What a lane weighs for balancing besides its payload bytes: small requests cost a little. */
 const REQUEST_WEIGHT = 4096;
+/** Listing batches asked together with the open. */
+const PREFETCHED_BATCHES = 4;
 /** Lanes that drop within this time of each other are reported in one line (a server shutting down drops them all). */
 const LOSS_REPORT_DELAY = 250;
 
@@ -65,6 +67,9 @@ export class LanePool {
   #fatal: ParecoError | undefined;
   #closing = false;
   #closed: Promise<void> | undefined;
+  /** Listing batches asked together with the open, by seq, until taken (see prefetched). */
+  #listing = new Map<number, Promise<Extract<Response, { t: 'entries' }>>>();
+  #listDigests = false;
   /** Lane losses not reported yet, and the first one's error. */
   #unreported: { lanes: number; error: ParecoError } | undefined;
   /** While every lane is down: the highest reconnection attempt already reported. */
@@ -72,18 +77,15 @@ export class LanePool {
   /** Requests sent again after their lane dropped. */
   retriedRequests = 0;
 
-  private constructor(url: string, options: PoolOptions, cancellation: Cancellation, session: SessionInfo, lanes: (ClientLane | undefined)[]) {
+  private constructor(url: string, options: PoolOptions, cancellation: Cancellation, session: SessionInfo, count: number, first: ClientLane) {
     this.#url = url;
     this.#options = options;
     this.#cancellation = cancellation;
     this.session = session;
-    this.#slots = lanes.map(() => ({ lane: undefined, gaveUp: false }));
+    this.#slots = Array.from({ length: count }, () => ({ lane: undefined, gaveUp: false }));
     // Requests waiting for a lane give up when the user interrupts.
     cancellation.onCancel(() => this.#wake());
-    lanes.forEach((lane, i) => {
-      if (lane === undefined) void this.#reconnect(this.#slots[i]!);
-      else this.#attach(this.#slots[i]!, lane, true);
-    });
+    this.#attach(this.#slots[0]!, first, true);
   }
 
   /**
@@ -92,31 +94,63 @@ export class LanePool {
    * listens: a wrong address should not wait through retries); a lane that fails to join
    * starts out reconnecting instead of failing the sync.
    */
-  static async open(url: string, count: number, open: Omit<OpenRequest, 'id' | 't' | 'v'>, options: PoolOptions): Promise<LanePool> {
+  static async open(
+    url: string,
+    count: number,
+    open: Omit<OpenRequest, 'id' | 't' | 'v'>,
+    options: PoolOptions,
+    prefetch?: { digests: boolean },
+  ): Promise<LanePool> {
     const cancellation = new Cancellation(options.signal);
     const connect = { ...options, cancellation };
     try {
-      const { first, opened, early } = await openFirst(url, count, open, connect);
+      const { first, opened, early, listing } = await openFirst(url, count, open, connect, prefetch);
       const session = { id: opened.session, key: opened.key, server: opened.server };
-      const others = await Promise.allSettled(
-        early.map((connecting) =>
-          connecting.then(
-            (lane) => (lane.closed ? joinLane(url, session, connect) : join(lane, session)),
-            () => joinLane(url, session, connect),
-          ),
-        ),
-      );
-      const refusal = others.find((r): r is PromiseRejectedResult => r.status === 'rejected' && cannotRejoin(r.reason));
-      if (refusal !== undefined || cancellation.cancelled) {
-        first.close();
-        for (const r of others) if (r.status === 'fulfilled') r.value.close();
-        throw refusal?.reason ?? new ParecoError(ErrorCode.ABORTED, 'interrupted');
-      }
-      const lanes = [first, ...others.map((r) => (r.status === 'fulfilled' ? r.value : undefined))];
-      return new LanePool(url, options, cancellation, session, lanes);
+      const pool = new LanePool(url, options, cancellation, session, count, first);
+      pool.#listing = listing;
+      pool.#listDigests = prefetch?.digests ?? false;
+      // The other lanes join in the background: nothing waits for them.
+      early.forEach((connecting, i) => void pool.#adopt(pool.#slots[i + 1]!, connecting));
+      return pool;
     } catch (error) {
       cancellation.dispose();
       throw error;
+    }
+  }
+
+  /**
+   * The answer to listing batch `seq` when it was asked together with the open (once; undefined
+   * otherwise). If its lane dropped, it is asked again on another.
+   */
+  prefetched(seq: number): Promise<Extract<Response, { t: 'entries' }>> | undefined {
+    const answer = this.#listing.get(seq);
+    if (answer === undefined) return undefined;
+    this.#listing.delete(seq);
+    return answer.catch((error: unknown) => {
+      if (this.#closing || !(error instanceof ParecoError) || !isLaneLoss(error.code)) throw error;
+      this.retriedRequests++;
+      return this.request({ t: 'list', seq, digests: this.#listDigests }, 'entries');
+    });
+  }
+
+  /** Puts a lane that connected during the open in its slot once it has joined the session. */
+  async #adopt(slot: Slot, connecting: Promise<ClientLane>): Promise<void> {
+    const connect = { ...this.#options, cancellation: this.#cancellation };
+    try {
+      const lane = await connecting.then(
+        (ready) => (ready.closed ? joinLane(this.#url, this.session, connect) : join(ready, this.session)),
+        () => joinLane(this.#url, this.session, connect),
+      );
+      if (this.#closing) lane.close();
+      else this.#attach(slot, lane, true);
+    } catch (error) {
+      if (this.#closing || (error instanceof ParecoError && error.code === ErrorCode.ABORTED)) return;
+      if (cannotRejoin(error)) {
+        this.#fatal ??= error as ParecoError;
+        this.#wake();
+        return;
+      }
+      void this.#reconnect(slot);
     }
   }
 
@@ -287,7 +321,8 @@ async function openFirst(
   count: number,
   open: Omit<OpenRequest, 'id' | 't' | 'v'>,
   options: Connect,
-): Promise<{ first: ClientLane; opened: Extract<Response, { t: 'opened' }>; early: Promise<ClientLane>[] }> {
+  prefetch: { digests: boolean } | undefined,
+): Promise<{ first: ClientLane; opened: Extract<Response, { t: 'opened' }>; early: Promise<ClientLane>[]; listing: Map<number, Promise<Extract<Response, { t: 'entries' }>>> }> {
   let early: Promise<ClientLane>[] = [];
   for (let attempt = 0; ; attempt++) {
     let first: ClientLane | undefined;
@@ -297,8 +332,16 @@ async function openFirst(
         early = Array.from({ length: count - 1 }, () => ClientLane.connect(url, options));
         for (const connecting of early) connecting.catch(() => {});
       }
-      const opened = await first.request({ t: 'open', v: PROTOCOL_VERSION, ...open }, 'opened');
-      return { first, opened, early };
+      const opening = first.request({ t: 'open', v: PROTOCOL_VERSION, ...open }, 'opened');
+      // The listing starts in the same exchange: its first batches ride right behind the open.
+      const listing = new Map<number, Promise<Extract<Response, { t: 'entries' }>>>();
+      for (let seq = 0; prefetch !== undefined && seq < PREFETCHED_BATCHES; seq++) {
+        const answer = first.request({ t: 'list', seq, digests: prefetch.digests }, 'entries');
+        answer.catch(() => {}); // taken by prefetched(), or dropped with the pool
+        listing.set(seq, answer);
+      }
+      const opened = await opening;
+      return { first, opened, early, listing };
     } catch (error) {
       first?.close();
       // A server draining for a restart (UNAVAILABLE) takes new sessions again soon, or a

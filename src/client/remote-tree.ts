@@ -1,28 +1,42 @@
-import type { Entry } from '../../protocol/index.js';
-import type { ChunkData, DigestList, Meta, Tree } from '../fs/tree.js';
-import { DigestBatcher } from './digest-batcher.js';
+import { ErrorCode, ParecoError, type Entry, type Response } from '../../protocol/index.js';
+import type { ChunkData, DigestList, ListOptions, Meta, SmallFile, Tree } from '../fs/tree.js';
 import type { LanePool } from './lane-pool.js';
+
+/** Listing batches asked ahead of the one being read: on a slow link they arrive back to back. */
+const LIST_AHEAD = 4;
 
 /** The server's side of a session, seen through the lanes as a Tree. */
 export class RemoteTree implements Tree {
   readonly #pool: LanePool;
-  readonly #batcher: DigestBatcher;
 
   constructor(pool: LanePool) {
     this.#pool = pool;
-    this.#batcher = new DigestBatcher(pool);
   }
 
-  async *list(): AsyncIterable<Entry[]> {
-    for (let seq = 0; ; seq++) {
-      const { entries, done } = await this.#pool.request({ t: 'list', seq }, 'entries');
+  /**
+   * The listing, `LIST_AHEAD` batches asked at a time (the server answers them in order and
+   * keeps as many to answer again when a lane drops). The batches asked together with the
+   * `open` (see LanePool.open) are taken first.
+   */
+  async *list(options: ListOptions = {}): AsyncIterable<Entry[]> {
+    const digests = options.digests ?? false;
+    const asked: Promise<Extract<Response, { t: 'entries' }>>[] = [];
+    const ask = (seq: number) => {
+      const answer = this.#pool.prefetched(seq) ?? this.#pool.request({ t: 'list', seq, digests }, 'entries');
+      answer.catch(() => {}); // awaited in order below
+      asked.push(answer);
+    };
+    let next = 0;
+    while (next < LIST_AHEAD) ask(next++);
+    for (;;) {
+      const { entries, done } = await asked.shift()!;
       if (entries.length > 0) yield entries;
       if (done) return;
+      ask(next++);
     }
   }
 
   async digests(path: string, from: number, count: number): Promise<DigestList> {
-    if (from === 0 && count <= 1) return this.#batcher.digests(path, count);
     const { size, partial, digests } = await this.#pool.request({ t: 'hash', path, from, count }, 'hashes');
     return { size, partial, digests };
   }
@@ -36,16 +50,36 @@ export class RemoteTree implements Tree {
     return { data, digest, size, mtime };
   }
 
-  async put(path: string, data: Buffer, digest: Buffer, meta: Meta): Promise<void> {
-    await this.#pool.request({ t: 'put', path, data, digest, mtime: meta.mtime, mode: meta.mode }, 'ok');
+  async readMany(asked: { path: string; size: number }[]): Promise<(ChunkData | ParecoError)[]> {
+    const { files, data } = await this.#pool.request({ t: 'readmany', files: asked }, 'datamany');
+    let offset = 0;
+    return asked.map(({ path }, i) => {
+      const file = files[i];
+      if (file === undefined) return new ParecoError(ErrorCode.PROTOCOL, `${path}: no answer in the batch`);
+      if ('code' in file) return new ParecoError(file.code, file.message);
+      const bytes = data.subarray(offset, offset + file.size);
+      offset += file.size;
+      return { data: bytes, digest: file.digest, size: file.size, mtime: file.mtime };
+    });
+  }
+
+  async putMany(files: SmallFile[]): Promise<(ParecoError | undefined)[]> {
+    const data = files.length === 1 ? files[0]!.data : Buffer.concat(files.map((file) => file.data));
+    const body = files.map(({ path, data: bytes, digest, meta }) => ({ path, size: bytes.length, mtime: meta.mtime, mode: meta.mode, digest }));
+    const { results } = await this.#pool.request({ t: 'putmany', files: body, data }, 'results');
+    return files.map((file, i) => {
+      const result = results[i];
+      if (result === undefined) return new ParecoError(ErrorCode.PROTOCOL, `${file.path}: no answer in the batch`);
+      return result === null ? undefined : new ParecoError(result.code, result.message);
+    });
   }
 
   async begin(path: string, size: number): Promise<void> {
     await this.#pool.request({ t: 'begin', path, size }, 'ok');
   }
 
-  async write(path: string, offset: number, data: Buffer, digest: Buffer): Promise<void> {
-    await this.#pool.request({ t: 'write', path, offset, data, digest }, 'ok');
+  async write(path: string, offset: number, size: number, data: Buffer, digest: Buffer): Promise<void> {
+    await this.#pool.request({ t: 'write', path, offset, size, data, digest }, 'ok');
   }
 
   async commit(path: string, size: number, meta: Meta): Promise<void> {

@@ -10,8 +10,13 @@ export type SyncEvent =
   | { type: 'connected'; session: string; server: string; lanes: number }
   /** Connection trouble: a failed attempt and the wait before the next, lanes lost, lanes back. */
   | PoolEvent
-  /** Once both trees are listed: the regular files to bring up to date and their total size. */
-  | { type: 'plan'; files: number; bytes: number }
+  /**
+   * The source's regular files listed so far and their total size, as the listing goes (the sync
+   * works while it lists); `complete` once the whole source is listed and the totals are final.
+   */
+  | { type: 'plan'; files: number; bytes: number; complete: boolean }
+  /** Files found already in place (reported one by one only at --log-level chunks). */
+  | { type: 'uptodate'; files: number; bytes: number }
   | {
       type: 'file';
       path: string;

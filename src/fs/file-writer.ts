@@ -65,6 +65,11 @@ export class FileWriter {
     await file.fh.truncate(size);
   }
 
+  /** True while `key` is open for writing (begun, not committed). */
+  isOpen(key: string): boolean {
+    return this.#open.has(key);
+  }
+
   /** Writes inside the size declared at begin (a bad peer cannot grow a huge sparse file). */
   async write(key: string, offset: number, data: Uint8Array): Promise<void> {
     const file = await this.#get(key);

@@ -1,6 +1,7 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { lstat, lutimes, mkdir, rm, rmdir, symlink, unlink, chmod, utimes } from 'node:fs/promises';
-import { ErrorCode, fsPath, ParecoError, toParecoError, type Entry } from '../../protocol/index.js';
+import { join } from 'node:path';
+import { ErrorCode, fsPath, LIMITS, ParecoError, toParecoError, type Entry } from '../../protocol/index.js';
 import type { Digest } from '../digest/registry.js';
 import { RangeDigest } from '../digest/range-digest.js';
 import { BlockDigestCache } from './block-digest-cache.js';
@@ -11,7 +12,7 @@ import type { PathFilter } from './filter.js';
 import { readAt } from './positional-io.js';
 import { entryOf, scanTree } from './scan.js';
 import { WritableDirs } from './writable-dirs.js';
-import type { ChunkData, DigestList, Meta, Tree } from './tree.js';
+import type { ChunkData, DigestList, ListOptions, Meta, SmallFile, Tree } from './tree.js';
 
 export interface LocalTreeOptions {
   /** Absolute, real path of the tree's root directory. */
@@ -46,6 +47,7 @@ export class LocalTree implements Tree {
   /** Begins under way, by path: reading blocks waits for them (see blockDigests). */
   readonly #beginning = new Map<string, Promise<void>>();
   readonly #pool: BufferPool;
+  #scratchBuffer: Buffer | undefined;
   /** Read-only directories, opened for the changes made in them (like rsync). */
   readonly #dirs = new WritableDirs();
 
@@ -62,13 +64,14 @@ export class LocalTree implements Tree {
    * mode and mtime are synced like any directory's. A destination flags files that have a
    * partial file beside them (reused by the comparison, or stale and removed).
    */
-  async *list(): AsyncIterable<Entry[]> {
+  async *list(options: ListOptions = {}): AsyncIterable<Entry[]> {
     const root: Entry[] = [];
     try {
       const st = lstatSync(this.#options.root);
       root.push({ path: '', kind: 'd', size: 0, mtime: st.mtimeMs, mode: st.mode & 0o7777 });
       const partials = this.#options.role === 'destination';
       for await (const entries of scanTree(this.#options.root, this.#options.filter, { partials, batch: this.#options.listBatch ?? 1000 })) {
+        if (options.digests) for (const entry of entries) this.#addDigest(entry);
         if (root.length > 0) entries.unshift(...root.splice(0));
         yield entries;
       }
@@ -76,6 +79,68 @@ export class LocalTree implements Tree {
       throw toParecoError(error, '');
     }
     if (root.length > 0) yield root;
+  }
+
+  /**
+   * Lists a small file with the digest of its data, or of its partial file (what a comparison
+   * uses). A file that cannot be read now is listed without: the comparison will say why.
+   */
+  #addDigest(entry: Entry): void {
+    if ((entry.kind !== 'f' && entry.kind !== 'p') || entry.size > this.#options.chunk) return;
+    try {
+      const absolute = join(this.#options.root, entry.path);
+      const { file } = this.#basis(absolute);
+      entry.digest = this.#range.of(this.#readWhole(file, this.#scratch()));
+    } catch {
+      // Asked for again with `hash`, which reports the error.
+    }
+  }
+
+  /** A chunk-sized buffer for one synchronous read (reused: never kept). */
+  #scratch(): Buffer {
+    this.#scratchBuffer ??= Buffer.allocUnsafe(this.#options.chunk);
+    return this.#scratchBuffer;
+  }
+
+  /** Reads a whole file of at most one chunk synchronously into `buffer` (a view of it is returned). */
+  #readWhole(file: string, buffer: Buffer): Buffer {
+    const fd = openSync(fsPath(file), READ_NOFOLLOW);
+    try {
+      let done = 0;
+      while (done < buffer.length) {
+        const n = readSync(fd, buffer, done, buffer.length - done, done);
+        if (n === 0) break;
+        done += n;
+      }
+      return buffer.subarray(0, done);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * Whole small files read at once (readmany), into one buffer for all: each file's bytes, its
+   * digest, and its size and mtime after the read (by path, to notice a file being written).
+   * Each file is read up to the size it was listed with (at most a chunk).
+   */
+  async readMany(files: { path: string; size: number }[]): Promise<(ChunkData | ParecoError)[]> {
+    const sizes = files.map((file) => Math.min(file.size, this.#options.chunk));
+    const buffer = Buffer.allocUnsafe(Math.min(LIMITS.maxBatchBytes, sizes.reduce((sum, size) => sum + size, 0)));
+    let used = 0;
+    const results: (ChunkData | ParecoError)[] = [];
+    for (const [i, { path }] of files.entries()) {
+      try {
+        const absolute = await this.root.resolve(path);
+        const room = buffer.subarray(used, used + Math.min(sizes[i]!, buffer.length - used));
+        const data = this.#readWhole(absolute, room);
+        used += data.length;
+        const after = lstatSync(fsPath(absolute));
+        results.push({ data, digest: this.#range.of(data), size: after.size, mtime: after.mtimeMs });
+      } catch (error) {
+        results.push(toParecoError(error, path));
+      }
+    }
+    return results;
   }
 
   /** The entry at `path` now, or null when it is gone (the `stat` request). */
@@ -169,27 +234,44 @@ export class LocalTree implements Tree {
     return begun;
   }
 
-  write(path: string, offset: number, data: Buffer, digest: Buffer): Promise<void> {
+  /** Writes one run, beginning the file first if no begin came (a new file's writes carry its size). */
+  write(path: string, offset: number, size: number, data: Buffer, digest: Buffer): Promise<void> {
     return this.#mutate(path, async () => {
       if (data.length > this.#options.chunk) {
         throw new ParecoError(ErrorCode.PROTOCOL, `${path}: chunk of ${data.length} bytes exceeds the session chunk size`);
       }
       this.#verify(path, offset, data, digest);
+      if (!this.#writer.isOpen(path)) await this.begin(path, size);
       const { chunk } = this.#options;
       for (let i = Math.floor(offset / chunk); i * chunk < offset + data.length; i++) this.#blocks.forgetChunk(path, i);
       await this.#writer.write(path, offset, data);
+    }).catch((error: unknown) => {
+      throw toParecoError(error, path);
     });
   }
 
-  put(path: string, data: Buffer, digest: Buffer, meta: Meta): Promise<void> {
-    this.#blocks.forget(path);
-    return this.#mutate(path, async (absolute) => {
-      if (data.length > this.#options.chunk) {
-        throw new ParecoError(ErrorCode.PROTOCOL, `${path}: ${data.length} bytes exceed the session chunk size`);
+  /**
+   * New whole small files, one after the other (the server takes a batch in one loop). Each
+   * is checked against its digest, written to a partial file and renamed into place.
+   */
+  async putMany(files: SmallFile[]): Promise<(ParecoError | undefined)[]> {
+    const results: (ParecoError | undefined)[] = [];
+    for (const { path, data, digest, meta } of files) {
+      this.#blocks.forget(path);
+      try {
+        await this.#mutate(path, async (absolute) => {
+          if (data.length > this.#options.chunk) {
+            throw new ParecoError(ErrorCode.PROTOCOL, `${path}: ${data.length} bytes exceed the session chunk size`);
+          }
+          this.#verify(path, 0, data, digest);
+          await this.#writer.put(path, absolute, data, meta);
+        });
+        results.push(undefined);
+      } catch (error) {
+        results.push(toParecoError(error, path));
       }
-      this.#verify(path, 0, data, digest);
-      await this.#writer.put(path, absolute, data, meta);
-    });
+    }
+    return results;
   }
 
   #verify(path: string, offset: number, data: Buffer, digest: Buffer): void {

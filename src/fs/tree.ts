@@ -1,4 +1,4 @@
-import type { Entry } from '../../protocol/index.js';
+import type { Entry, ParecoError } from '../../protocol/index.js';
 
 /** Metadata applied to a file or directory at the destination. */
 export interface Meta {
@@ -28,24 +28,44 @@ export interface ChunkData {
   release?: () => void;
 }
 
+/** A whole new small file (at most one chunk) to put in place. */
+export interface SmallFile {
+  path: string;
+  data: Buffer;
+  /** Range digest of `data`, checked before anything is written. */
+  digest: Buffer;
+  meta: Meta;
+}
+
+export interface ListOptions {
+  /** List the digest of every file of at most one chunk (Entry.digest). */
+  digests?: boolean;
+}
+
 /**
  * One side of a sync: a directory tree, local or behind a session. The client drives two of
  * them, a source and a destination, with the same code in both directions.
  */
 export interface Tree {
-  /** Streams the filtered listing in batches. */
-  list(): AsyncIterable<Entry[]>;
+  /** Streams the filtered listing in batches, in canonical order (protocol/name-order.ts). */
+  list(options?: ListOptions): AsyncIterable<Entry[]>;
   /** Digests of chunks `from`..`from+count-1` (fewer at the end of the file). */
   digests(path: string, from: number, count: number): Promise<DigestList>;
   /** Block digests of one chunk, end to end (of the partial file, where `digests` used it). */
   blockDigests(path: string, index: number): Promise<Buffer>;
   read(path: string, offset: number, length: number): Promise<ChunkData>;
+  /**
+   * Whole small files read in one exchange, in order, each up to the size it was listed with (a
+   * file that changed since shows in the size and mtime read after); a file that cannot be read
+   * is its error. The data of all of them may share one buffer.
+   */
+  readMany(files: { path: string; size: number }[]): Promise<(ChunkData | ParecoError)[]>;
   /** Opens `path` for writing with its final size; data goes to a partial file unless in place. */
   begin(path: string, size: number): Promise<void>;
-  /** Writes one chunk after checking it against `digest`. */
-  write(path: string, offset: number, data: Buffer, digest: Buffer): Promise<void>;
-  /** Writes a whole small file in one step: begin, write and commit. */
-  put(path: string, data: Buffer, digest: Buffer, meta: Meta): Promise<void>;
+  /** Writes one run of bytes after checking it against `digest`; begins the file if need be. */
+  write(path: string, offset: number, size: number, data: Buffer, digest: Buffer): Promise<void>;
+  /** Puts whole new small files in place in one exchange; each result is undefined or its error. */
+  putMany(files: SmallFile[]): Promise<(ParecoError | undefined)[]>;
   /** Applies metadata and moves the file into place. */
   commit(path: string, size: number, meta: Meta): Promise<void>;
   setMeta(path: string, meta: Meta): Promise<void>;

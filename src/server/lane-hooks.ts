@@ -21,8 +21,8 @@ export interface LaneHooks {
 interface Pending {
   type: Request['t'];
   started: number;
-  /** File data the request carries (put, write). */
-  bytes: number;
+  /** File data the request carries (write), or each file's (putmany). */
+  bytes: number | number[];
   mode?: Mode;
   session?: string;
 }
@@ -63,7 +63,7 @@ export function laneHooks(lane: {
       pending.set(request.id, {
         type: request.t,
         started: performance.now(),
-        bytes: request.t === 'put' || request.t === 'write' ? request.data.length : 0,
+        bytes: request.t === 'write' ? request.data.length : request.t === 'putmany' ? request.files.map((file) => file.size) : 0,
         ...(request.t === 'open' ? { mode: request.mode } : {}),
         ...(request.t === 'join' ? { session: request.session } : {}),
       });
@@ -82,13 +82,25 @@ export function laneHooks(lane: {
       if (metrics === undefined) return;
       const code = ok ? 'OK' : isErrorCode(response.code) ? response.code : 'IO';
       const seconds = request === undefined ? 0 : (performance.now() - request.started) / 1000;
-      metrics.request(request?.type ?? UNPARSED, code, seconds, {
-        received: ok ? (request?.bytes ?? 0) : 0,
-        sent: response.t === 'data' ? response.data.length : 0,
-      });
+      metrics.request(request?.type ?? UNPARSED, code, seconds, outcome(request, response));
     },
     admitOpen() {
       if (acceptedWhileDraining) lane.drain.admitOpen();
     },
+  };
+}
+
+/** The file bytes a request moved and the files it put in place, from its answer. */
+function outcome(request: Pending | undefined, response: Response): { received: number; sent: number; committed: number } {
+  if (response.t === 'results' && Array.isArray(request?.bytes)) {
+    const sizes = request.bytes;
+    const done = response.results.map((result, i) => (result === null ? (sizes[i] ?? 0) : -1)).filter((size) => size >= 0);
+    return { received: done.reduce((sum, size) => sum + size, 0), sent: 0, committed: done.length };
+  }
+  const ok = response.t !== 'error';
+  return {
+    received: ok && typeof request?.bytes === 'number' ? request.bytes : 0,
+    sent: response.t === 'data' || response.t === 'datamany' ? response.data.length : 0,
+    committed: ok && request?.type === 'commit' ? 1 : 0,
   };
 }

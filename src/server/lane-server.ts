@@ -47,7 +47,8 @@ export function serveLane(ws: WebSocket, context: LaneContext): void {
   let session: Session | undefined;
   let limits: DecodeLimits = { maxData: LIMITS.maxChunk };
   // Before open/join nothing may carry a payload.
-  const decoder = new MessageDecoder(() => (session === undefined ? 0 : limits.maxData));
+  // A payload is a chunk, or a batch of small files (putmany).
+  const decoder = new MessageDecoder(() => (session === undefined ? 0 : Math.max(limits.maxData, LIMITS.maxBatchBytes)));
   let greeting: Promise<void> | undefined;
   let inFlight = 0;
   let inFlightReadBytes = 0;

@@ -87,7 +87,7 @@ export class ServerMetrics {
         this.inc({ direction: 'sent' }, sent);
       },
     });
-    this.#filesCommitted = new Counter({ name: 'pareco_files_committed_total', help: 'Files written into place (commit, or put of a small file).', registers });
+    this.#filesCommitted = new Counter({ name: 'pareco_files_committed_total', help: 'Files written into place (commit, or a small file of a putmany).', registers });
     this.#requests = new Counter({
       name: 'pareco_requests_total',
       help: 'Requests answered, by frame type and outcome (OK or the error code); type "invalid" for frames that could not be read.',
@@ -139,12 +139,12 @@ export class ServerMetrics {
     for (const type of TIMED) this.#latency.zero({ type });
   }
 
-  request(type: string, code: string, seconds: number, bytes: { received: number; sent: number }): void {
+  request(type: string, code: string, seconds: number, bytes: { received: number; sent: number; committed: number }): void {
     this.#requests.inc({ type, code });
     if (TIMED.has(type)) this.#latency.observe({ type }, seconds);
     if (bytes.received > 0) this.#fileBytes.inc({ direction: 'received' }, bytes.received);
     if (bytes.sent > 0) this.#fileBytes.inc({ direction: 'sent' }, bytes.sent);
-    if (code === 'OK' && (type === 'commit' || type === 'put')) this.#filesCommitted.inc();
+    if (bytes.committed > 0) this.#filesCommitted.inc(bytes.committed);
     if (code === 'UNAVAILABLE') this.#drainRefusals.inc();
   }
 
@@ -186,4 +186,4 @@ export class ServerMetrics {
 }
 
 /** Requests whose duration is recorded: the ones that touch file data. */
-const TIMED = new Set(['begin', 'read', 'write', 'put', 'hash', 'hashmany', 'blocks', 'commit']);
+const TIMED = new Set(['begin', 'read', 'readmany', 'write', 'putmany', 'hash', 'blocks', 'commit']);

@@ -1,4 +1,4 @@
-import { ErrorCode, ParecoError, toParecoError, type Request, type Response } from '../../protocol/index.js';
+import { ErrorCode, ParecoError, type DataManyResponse, type PutManyRequest, type ReadManyRequest, type Request, type Response } from '../../protocol/index.js';
 import type { Session } from './session.js';
 
 /** A response, and what to call once it has been sent (a pooled read buffer goes back). */
@@ -18,7 +18,7 @@ async function respond(session: Session, request: Request): Promise<Response | R
   const id = request.id;
   switch (request.t) {
     case 'list': {
-      const { entries, done } = await session.listBatch(request.seq);
+      const { entries, done } = await session.listBatch(request.seq, request.digests);
       return { t: 'entries', id, entries, done };
     }
     case 'stat':
@@ -26,18 +26,6 @@ async function respond(session: Session, request: Request): Promise<Response | R
     case 'hash': {
       const { size, partial, digests } = await tree.digests(request.path, request.from, request.count);
       return { t: 'hashes', id, size, partial, digests };
-    }
-    case 'hashmany': {
-      const files = [];
-      for (const file of request.files) {
-        try {
-          files.push(await tree.digests(file.path, file.from, file.count));
-        } catch (error) {
-          const failure = toParecoError(error, file.path);
-          files.push({ code: failure.code, message: failure.message });
-        }
-      }
-      return { t: 'hashmany', id, files };
     }
     case 'blocks':
       return { t: 'blocklist', id, digests: await tree.blockDigests(request.path, request.index) };
@@ -47,15 +35,15 @@ async function respond(session: Session, request: Request): Promise<Response | R
       const response: Response = { t: 'data', id, data, digest, size, mtime };
       return release === undefined ? response : { response, release };
     }
-    case 'put':
-      await tree.put(request.path, request.data, request.digest, { mtime: request.mtime, mode: request.mode });
-      session.bytesReceived += request.data.length;
-      break;
+    case 'readmany':
+      return readMany(session, request);
+    case 'putmany':
+      return putMany(session, request);
     case 'begin':
       await tree.begin(request.path, request.size);
       break;
     case 'write':
-      await tree.write(request.path, request.offset, request.data, request.digest);
+      await tree.write(request.path, request.offset, request.size, request.data, request.digest);
       session.bytesReceived += request.data.length;
       break;
     case 'commit':
@@ -81,4 +69,51 @@ async function respond(session: Session, request: Request): Promise<Response | R
       throw new ParecoError(ErrorCode.PROTOCOL, 'close is handled by the lane');
   }
   return { t: 'ok', id };
+}
+
+/** Whole small files of the source, end to end in one payload. */
+async function readMany(session: Session, request: ReadManyRequest): Promise<Response> {
+  const results = await session.tree.readMany(request.files);
+  const files: DataManyResponse['files'] = [];
+  const parts: Buffer[] = [];
+  for (const result of results) {
+    if (result instanceof ParecoError) {
+      files.push({ code: result.code, message: result.message });
+      continue;
+    }
+    files.push({ size: result.data.length, mtime: result.mtime, digest: result.digest });
+    parts.push(result.data);
+  }
+  // The files were read into one buffer, one after the other: the payload is its start.
+  const first = parts[0];
+  const total = parts.reduce((sum, part) => sum + part.length, 0);
+  const data = first === undefined ? Buffer.alloc(0) : contiguous(parts, total);
+  session.bytesSent += total;
+  return { t: 'datamany', id: request.id, files, data };
+}
+
+/** The parts as one buffer: a view when they lie end to end in one buffer already, else a copy. */
+function contiguous(parts: Buffer[], total: number): Buffer {
+  const first = parts[0]!;
+  let end = first.byteOffset + first.length;
+  for (const part of parts.slice(1)) {
+    if (part.buffer !== first.buffer || part.byteOffset !== end) return Buffer.concat(parts, total);
+    end += part.length;
+  }
+  return Buffer.from(first.buffer, first.byteOffset, total);
+}
+
+/** New whole small files, one result each; the payload holds their bytes in order. */
+async function putMany(session: Session, request: PutManyRequest): Promise<Response> {
+  let offset = 0;
+  const files = request.files.map((file) => {
+    const data = request.data.subarray(offset, offset + file.size);
+    offset += file.size;
+    return { path: file.path, data, digest: file.digest, meta: { mtime: file.mtime, mode: file.mode } };
+  });
+  const results = await session.tree.putMany(files);
+  files.forEach((file, i) => {
+    if (results[i] === undefined) session.bytesReceived += file.data.length;
+  });
+  return { t: 'results', id: request.id, results: results.map((error) => (error === undefined ? null : { code: error.code, message: error.message })) };
 }

@@ -2,6 +2,9 @@ import type { WebSocket } from 'ws';
 import { ErrorCode, ParecoError, type Entry, type Mode } from '../../protocol/index.js';
 import type { LocalTree } from '../fs/local-tree.js';
 
+/** Listing batches kept to answer again: more than a client asks ahead (4). */
+const RECENT_BATCHES = 8;
+
 /**
  * One sync on the server: the tree it works on, the lanes joined to it, and when it was last
  * used. The resume key is the secret that lets a lane join (or rejoin after a drop).
@@ -29,8 +32,8 @@ export class Session {
   /** The batch after the last one sent, read ahead while the client digests what it got. */
   #ahead: Promise<IteratorResult<Entry[]>> | undefined;
   #listQueue: Promise<unknown> = Promise.resolve();
-  /** The last batch sent, kept to answer a retried request (its lane dropped). */
-  #lastBatch: { seq: number; entries: Entry[]; done: boolean } | undefined;
+  /** The batches sent last, kept to answer a request asked again (its lane dropped). */
+  #recent: { seq: number; entries: Entry[]; done: boolean }[] = [];
 
   constructor(init: { id: string; key: string; mode: Mode; dry?: boolean; root: string; tree: LocalTree; chunk: number }) {
     this.id = init.id;
@@ -52,17 +55,23 @@ export class Session {
   }
 
   /**
-   * Batch `seq` of the listing: seq 0 starts a new listing, seq n+1 follows n, and asking for
-   * the last seq again repeats it (its answer was lost with a lane). Calls are queued so that
-   * batches come out in order even if a client pipelines them.
+   * Batch `seq` of the listing: seq 0 starts a new listing (with small files' digests when
+   * `digests`), seq n+1 follows n, and a recent seq asked again is answered again (its answer was
+   * lost with a lane; a client asks a few batches ahead, so a few are kept). Calls are queued so
+   * that batches come out in order even when a client pipelines them.
    */
-  listBatch(seq: number): Promise<{ entries: Entry[]; done: boolean }> {
+  listBatch(seq: number, digests = false): Promise<{ entries: Entry[]; done: boolean }> {
     const next = this.#listQueue.then(async () => {
-      if (this.#lastBatch?.seq === seq) return this.#lastBatch;
+      const again = this.#recent.find((batch) => batch.seq === seq);
+      if (again !== undefined) return again;
+      const last = this.#recent.at(-1);
+      // A client asks a few batches ahead, not knowing where the listing ends: past the end, more end.
+      if (seq > 0 && last?.done === true && seq > last.seq) return { seq, entries: [], done: true };
       if (seq === 0) {
-        this.#listing = this.tree.list()[Symbol.asyncIterator]();
+        this.#listing = this.tree.list({ digests })[Symbol.asyncIterator]();
         this.#ahead = undefined;
-      } else if (this.#lastBatch?.seq !== seq - 1 || this.#listing === undefined) {
+        this.#recent = [];
+      } else if (last?.seq !== seq - 1 || this.#listing === undefined) {
         throw new ParecoError(ErrorCode.PROTOCOL, `list batch ${seq} asked out of order`);
       }
       const listing = this.#listing!;
@@ -74,7 +83,8 @@ export class Session {
         this.#ahead = listing.next();
         this.#ahead.catch(() => undefined); // surfaces on the next request
       }
-      this.#lastBatch = batch;
+      this.#recent.push(batch);
+      if (this.#recent.length > RECENT_BATCHES) this.#recent.shift();
       return batch;
     });
     this.#listQueue = next.catch(() => {

@@ -4,6 +4,7 @@ import {
   encodeMessages,
   MessageDecoder,
   ErrorCode,
+  LIMITS,
   ParecoError,
   parseResponse,
   type DecodeLimits,
@@ -67,7 +68,8 @@ export class ClientLane {
     this.#batchSends = batchSendsPerTurn(ws);
     this.serverVersion = serverVersion;
     this.#limits = options.limits;
-    this.#decoder = new MessageDecoder(() => options.limits.maxData);
+    // A payload is a chunk, or a batch of small files (datamany).
+    this.#decoder = new MessageDecoder(() => Math.max(options.limits.maxData, LIMITS.maxBatchBytes));
     ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
     ws.on('close', (code, reason) => {
       const why = reason.length > 0 ? reason.toString() : `code ${code}`;
@@ -110,7 +112,7 @@ export class ClientLane {
       const ws = new WebSocket(url, {
         headers,
         perMessageDeflate: false,
-        maxPayload: options.limits.maxData + 16 * 1024 * 1024,
+        maxPayload: Math.max(options.limits.maxData, LIMITS.maxBatchBytes) + 16 * 1024 * 1024,
         // Masking protects browsers' shared proxies from cache poisoning; for a CLI it is only
         // a per-byte XOR and a copy, so send a zero mask (still a valid frame).
         generateMask: (mask) => mask.fill(0),

@@ -54,7 +54,7 @@ describe('hostile server (download direction)', () => {
           const listed = (entries as readonly ReturnType<typeof entry>[]).map((e) => (e.kind === 'l' ? { ...e, target: dir } : e));
           return { t: 'entries', id: request.id, entries: request.seq === 0 ? listed : [], done: request.seq !== 0 };
         }
-        if (request.t === 'read') return { t: 'data', id: request.id, len: 4, digest: Buffer.alloc(8), size: 4, mtime: 1_700_000_000_000 };
+        if (request.t === 'readmany') return { t: 'datamany', id: request.id, len: 4, files: [{ size: 4, digest: Buffer.alloc(8), mtime: 1_700_000_000_000 }] };
         return { t: 'error', id: request.id, code: 'NOT_FOUND', message: 'no' };
       });
       // A read is announced and never answered: the request times out instead of hanging.
@@ -71,8 +71,8 @@ describe('hostile server (download direction)', () => {
     const local = join(dir, 'local');
     const url = await hostileServer((request, ws) => {
       if (request.t === 'list') return { t: 'entries', id: request.id, entries: request.seq === 0 ? [entry('f.txt')] : [], done: request.seq !== 0 };
-      if (request.t === 'read') {
-        ws.send(packr.pack({ t: 'data', id: request.id, len: 4, digest: Buffer.alloc(8), size: 4, mtime: 1_700_000_000_000 }));
+      if (request.t === 'readmany') {
+        ws.send(packr.pack({ t: 'datamany', id: request.id, len: 4, files: [{ size: 4, digest: Buffer.alloc(8), mtime: 1_700_000_000_000 }] }));
         ws.send(Buffer.from('evil'));
         return undefined;
       }
@@ -89,7 +89,7 @@ describe('hostile server (download direction)', () => {
     const local = join(dir, 'local');
     const url = await hostileServer((request, ws) => {
       if (request.t === 'list') return { t: 'entries', id: request.id, entries: request.seq === 0 ? [entry('f.txt', 'f', 10)] : [], done: request.seq !== 0 };
-      if (request.t === 'read') ws.send(Buffer.alloc(64 * 1024 * 1024));
+      if (request.t === 'readmany') ws.send(Buffer.alloc(64 * 1024 * 1024));
       return undefined;
     });
     const result = await runPareco(['-m', 'download', '-l', local, '-r', '/x', '-s', url, '-n', '1', '-c', '64K', '--retries', '0'], { timeoutMs: 20_000 });

@@ -104,7 +104,7 @@ describe('metrics', () => {
     assert.equal(delta('pareco_requests_total', { type: 'open', code: 'OK' }), 1);
     assert.equal(delta('pareco_requests_total', { type: 'join', code: 'OK' }), 2);
     // Every write and commit answered is in its latency histogram.
-    for (const type of ['write', 'commit', 'put']) {
+    for (const type of ['write', 'commit', 'putmany']) {
       assert.ok(delta('pareco_requests_total', { type, code: 'OK' }) > 0, type);
       assert.equal(delta('pareco_request_duration_seconds_count', { type }), delta('pareco_requests_total', { type, code: 'OK' }), type);
     }
@@ -140,7 +140,7 @@ describe('metrics', () => {
     assertOk(result);
     const after = await scrape(server);
     const delta = (name: string, labels: Record<string, string> = {}) => value(after, name, labels) - value(before, name, labels);
-    assert.ok(delta('pareco_requests_total', { type: 'hash', code: 'OK' }) + delta('pareco_requests_total', { type: 'hashmany', code: 'OK' }) > 0);
+    assert.ok(delta('pareco_requests_total', { type: 'hash', code: 'OK' }) + delta('pareco_requests_total', { type: 'list', code: 'OK' }) > 0);
     assert.ok(delta('pareco_block_digest_cache_lookups_total', { result: 'hit' }) >= 1, 'the block digests of the changed chunk came from the cache');
     assert.equal(delta('pareco_file_bytes_total', { direction: 'received' }), result.summary!.bytesTransferred);
     assert.ok((result.summary!.bytesTransferred as number) <= 8192);
@@ -253,7 +253,7 @@ describe('graceful drain (SIGTERM)', () => {
     const data = Buffer.alloc(1000, 5);
     assert.equal((await lane.request({ t: 'begin', id: 2, path: 'f.bin', size: 2000 })).t, 'ok');
     const digest = new RangeDigest(await loadDigest('xxh64'), 8192).of(data);
-    assert.equal((await lane.request({ t: 'write', id: 3, path: 'f.bin', offset: 0, data, digest })).t, 'ok');
+    assert.equal((await lane.request({ t: 'write', id: 3, path: 'f.bin', offset: 0, size: data.length, data, digest })).t, 'ok');
     return { lane, opened, data };
   }
 

@@ -126,7 +126,7 @@ describe('sessions', () => {
     const data = Buffer.alloc(1000, 3);
     assert.equal((await lane.request({ t: 'begin', id: 2, path: 'f.bin', size: 2000 })).t, 'ok');
     const digest = new RangeDigest(await loadDigest('xxh64'), 8192).of(data);
-    assert.equal((await lane.request({ t: 'write', id: 3, path: 'f.bin', offset: 0, data, digest })).t, 'ok');
+    assert.equal((await lane.request({ t: 'write', id: 3, path: 'f.bin', offset: 0, size: data.length, data, digest })).t, 'ok');
     const stopping = Date.now();
     assert.equal(await own.stop('SIGTERM'), 0);
     assert.ok(Date.now() - stopping >= 450, 'the running session had its drain time');

@@ -16,13 +16,27 @@ export class RawLane {
 
   private constructor(ws: WebSocket) {
     this.ws = ws;
+    let awaitingPayload: Record<string, unknown> | undefined;
     ws.on('message', (data) => {
-      // Payload messages (after a frame with `len`) are raw bytes, not msgpack.
+      // A frame with `len` is followed by its payload, raw bytes: handed out together, as `data`.
+      if (awaitingPayload !== undefined) {
+        awaitingPayload.data = data;
+        data = Buffer.alloc(0);
+      }
       let value: unknown;
-      try {
-        value = packr.unpack(data as Buffer);
-      } catch {
-        value = data;
+      if (awaitingPayload !== undefined) {
+        value = awaitingPayload;
+        awaitingPayload = undefined;
+      } else {
+        try {
+          value = packr.unpack(data as Buffer);
+        } catch {
+          value = data;
+        }
+        if (typeof (value as { len?: unknown })?.len === 'number') {
+          awaitingPayload = value as Record<string, unknown>;
+          return;
+        }
       }
       const waiter = this.#waiters.shift();
       if (waiter) waiter(value);

@@ -29,5 +29,5 @@ test('directories, symlinks, deletions; other events print nothing', () => {
   assert.equal(itemize({ type: 'delete', path: 'old', kind: 'file' }, 'upload'), '*deleting   old');
   assert.equal(itemize({ type: 'delete', path: 'olddir', kind: 'dir' }, 'upload'), '*deleting   olddir/');
   assert.equal(itemize({ type: 'chunk', path: 'x', offset: 0, length: 1 }, 'upload'), undefined);
-  assert.equal(itemize({ type: 'plan', files: 1, bytes: 1 }, 'upload'), undefined);
+  assert.equal(itemize({ type: 'plan', files: 1, bytes: 1, complete: true }, 'upload'), undefined);
 });

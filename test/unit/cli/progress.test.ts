@@ -13,7 +13,7 @@ function fakeClock(): { now: () => number; advance: (ms: number) => void } {
   return { now: () => time, advance: (ms) => (time += ms) };
 }
 
-const plan = (files: number, bytes: number): SyncEvent => ({ type: 'plan', files, bytes });
+const plan = (files: number, bytes: number): SyncEvent => ({ type: 'plan', files, bytes, complete: true });
 const chunk = (path: string, length: number): SyncEvent => ({ type: 'chunk', path, offset: 0, length });
 const file = (path: string, size: number, bytesSent: number, action: 'new' | 'update' | 'uptodate' = 'new'): SyncEvent => ({
   type: 'file',
@@ -84,7 +84,8 @@ describe('ProgressModel', () => {
     model.update(chunk('a', 50));
     model.update(file('a', 50, 50));
     assert.equal(model.snapshot().fraction, 0.5);
-    // The session is lost; the new one plans the same work and starts counting from zero.
+    // The session is lost; the new one lists the same work and starts counting from zero.
+    model.update({ type: 'connecting', server: 'ws://h/v1/ws' });
     model.update(plan(2, 100));
     let s = model.snapshot();
     assert.equal(s.fraction, 0.5);
@@ -147,9 +148,31 @@ describe('ProgressModel', () => {
   });
 });
 
+describe('ProgressModel while the source is listed', () => {
+  test('no share and no ETA until the listing is complete; the totals read as "at least"', () => {
+    const model = new ProgressModel(fakeClock().now);
+    model.update({ type: 'plan', files: 10, bytes: 1000, complete: false });
+    model.update({ type: 'uptodate', files: 5, bytes: 500 });
+    let s = model.snapshot();
+    assert.equal(s.listed, false);
+    assert.equal(s.fraction, 0);
+    assert.equal(s.filesDone, 5);
+    assert.equal(model.complete, false);
+    assert.match(renderProgress(s, 100)[0]!, /^ --%  500 B \/ ≥ 1000 B  5\/≥ 10 files .* ETA --:--$/);
+    model.update({ type: 'plan', files: 20, bytes: 2000, complete: true });
+    s = model.snapshot();
+    assert.equal(s.listed, true);
+    assert.equal(s.fraction, 0.25);
+    model.update({ type: 'uptodate', files: 15, bytes: 1500 });
+    assert.equal(model.complete, true);
+    assert.equal(model.snapshot().fraction, 1);
+  });
+});
+
 describe('renderProgress', () => {
   const snapshot = (over: Partial<ProgressSnapshot> = {}): ProgressSnapshot => ({
     fraction: 0.42,
+    listed: true,
     bytesDone: 420.5 * M,
     bytesTotal: 1024 * M,
     filesDone: 12,

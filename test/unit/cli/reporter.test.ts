@@ -56,7 +56,7 @@ function setup(options: { tty?: boolean; level?: LogLevel; json?: boolean; progr
 const EVENTS: SyncEvent[] = [
   { type: 'connected', session: 's1', server: '0.1.0', lanes: 2 },
   { type: 'mkdir', path: 'dir' },
-  { type: 'plan', files: 4, bytes: 3000 },
+  { type: 'plan', files: 4, bytes: 3000, complete: true },
   { type: 'chunk', path: 'dir/a', offset: 0, length: 1000 },
   { type: 'file', path: 'dir/a', action: 'new', size: 1000, bytesSent: 1000, mtime: 0, mode: 0o644 },
   { type: 'warning', path: 'dir/x', code: 'SPECIAL_FILE', message: 'dir/x: skipping special file' },
@@ -126,7 +126,7 @@ describe('Reporter on pipes', () => {
 
   test('--progress forces the display on a pipe too', () => {
     const { reporter, stderr } = setup({ tty: false, progress: true });
-    reporter.event({ type: 'plan', files: 1, bytes: 10 });
+    reporter.event({ type: 'plan', files: 1, bytes: 10, complete: true });
     assert.match(stderr.text, /0%  0 B \/ 10 B/);
     reporter.summary(SUMMARY);
   });
@@ -156,7 +156,7 @@ describe('Reporter on a terminal', () => {
 
   test('a fatal error clears the progress lines first', () => {
     const { reporter, screen } = setup({ env: { NO_COLOR: '1' } });
-    reporter.event({ type: 'plan', files: 2, bytes: 100 });
+    reporter.event({ type: 'plan', files: 2, bytes: 100, complete: true });
     reporter.event({ type: 'chunk', path: 'a', offset: 0, length: 10 });
     reporter.fatal(new Error('connection lost'));
     assert.deepEqual(screen.lines, ['pareco: error: connection lost']);
@@ -165,7 +165,7 @@ describe('Reporter on a terminal', () => {
   test('no progress when switched off, at log level quiet, with TERM=dumb, or with --json', () => {
     for (const options of [{ progress: false }, { level: 'quiet' as const }, { env: { TERM: 'dumb' } }, { json: true }, { level: 'off' as const, progress: true }]) {
       const { reporter, stderr } = setup(options);
-      reporter.event({ type: 'plan', files: 1, bytes: 10 });
+      reporter.event({ type: 'plan', files: 1, bytes: 10, complete: true });
       reporter.event({ type: 'chunk', path: 'a', offset: 0, length: 10 });
       assert.doesNotMatch(stderr.text, /%/, JSON.stringify(options));
       reporter.summary(SUMMARY);

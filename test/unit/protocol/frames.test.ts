@@ -44,7 +44,9 @@ const validRequests: Record<string, Frame> = {
   stat: { t: 'stat', id: 5, path: '' },
   read: { t: 'read', id: 6, path: 'a/b.txt', offset: 2 ** 40, length: 65536 },
   begin: { t: 'begin', id: 7, path: 'a/b.txt', size: 0 },
-  write: { t: 'write', id: 8, path: 'a/b.txt', offset: 10, data: Buffer.from('hello'), digest },
+  write: { t: 'write', id: 8, path: 'a/b.txt', offset: 10, size: 15, data: Buffer.from('hello'), digest },
+  putmany: { t: 'putmany', id: 14, files: [{ path: 'a.txt', size: 2, mtime: 1, mode: 0o644, digest }, { path: 'b/c.txt', size: 3, mtime: 2, mode: 0o600, digest }], data: Buffer.from('abcde') },
+  readmany: { t: 'readmany', id: 15, files: [{ path: 'a.txt', size: 2 }, { path: 'b/c.txt', size: 0 }] },
   commit: { t: 'commit', id: 9, path: 'a/b.txt', size: 5, mtime: 1700000000123.456, mode: 0o644 },
   meta: { t: 'meta', id: 10, path: 'a', mtime: -86400000.5, mode: 0o7777 },
   mkdir: { t: 'mkdir', id: 11, path: 'a/new dir' },
@@ -62,7 +64,9 @@ const requiredFields: Record<string, string[]> = {
   stat: ['id', 'path'],
   read: ['id', 'path', 'offset', 'length'],
   begin: ['id', 'path', 'size'],
-  write: ['id', 'path', 'offset', 'data', 'digest'],
+  write: ['id', 'path', 'offset', 'size', 'data', 'digest'],
+  putmany: ['id', 'files', 'data'],
+  readmany: ['id', 'files'],
   commit: ['id', 'path', 'size', 'mtime', 'mode'],
   meta: ['id', 'path', 'mtime', 'mode'],
   mkdir: ['id', 'path'],
@@ -211,6 +215,12 @@ describe('parseRequest: malformed frames', () => {
     for (const [type, field, value] of cases) {
       assertCode(() => parseRequest({ ...validRequests[type], [field]: value }), ErrorCode.PROTOCOL, `${type}.${field}`);
     }
+  });
+
+  test("a putmany's payload is its files end to end: their sizes must add up to it", () => {
+    assertCode(() => parseRequest({ ...validRequests.putmany, data: Buffer.from('abcdef') }), ErrorCode.PROTOCOL, 'one byte too many');
+    assertCode(() => parseRequest({ ...validRequests.putmany, data: Buffer.from('abcd') }), ErrorCode.PROTOCOL, 'one byte short');
+    assertCode(() => parseRequest({ ...validRequests.readmany, files: [{ path: 'a', size: LIMITS.maxChunk }, { path: 'b', size: LIMITS.maxChunk }] }), ErrorCode.PROTOCOL, 'readmany beyond the batch bound');
   });
 
   test('data longer than the maxData limit is rejected', () => {

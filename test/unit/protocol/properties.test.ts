@@ -54,7 +54,7 @@ test('decodeFrame + parseRequest/parseResponse: arbitrary bytes only ever give t
 });
 
 test('parseRequest: arbitrary msgpack values shaped like frames only ever give typed errors', () => {
-  const types = fc.constantFrom('open', 'join', 'list', 'hash', 'hashmany', 'blocks', 'stat', 'read', 'begin', 'write', 'put', 'commit', 'meta', 'mkdir', 'symlink', 'delete', 'close', 'nope');
+  const types = fc.constantFrom('open', 'join', 'list', 'hash', 'putmany', 'readmany', 'blocks', 'stat', 'read', 'begin', 'write', 'commit', 'meta', 'mkdir', 'symlink', 'delete', 'close', 'nope');
   const value = fc.oneof(fc.integer(), fc.double(), fc.string(), fc.boolean(), fc.constant(null), fc.uint8Array({ maxLength: 16 }), fc.array(fc.string(), { maxLength: 3 }));
   const frame = fc.record({ t: types, id: value, path: value, v: value, mode: value, dir: value, chunk: value, block: value, data: value, digest: value, files: value, seq: value }, { requiredKeys: ['t'] });
   fc.assert(
