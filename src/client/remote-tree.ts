@@ -1,4 +1,5 @@
 import { ErrorCode, ParecoError, type Entry, type Response } from '../../protocol/index.js';
+import { batchPayload } from '../fs/batch-payload.js';
 import type { ChunkData, DigestList, ListOptions, Meta, SmallFile, Tree } from '../fs/tree.js';
 import type { LanePool } from './lane-pool.js';
 
@@ -64,7 +65,7 @@ export class RemoteTree implements Tree {
   }
 
   async putMany(files: SmallFile[]): Promise<(ParecoError | undefined)[]> {
-    const data = files.length === 1 ? files[0]!.data : Buffer.concat(files.map((file) => file.data));
+    const data = batchPayload(files.map((file) => file.data));
     const body = files.map(({ path, data: bytes, digest, meta }) => ({ path, size: bytes.length, mtime: meta.mtime, mode: meta.mode, digest }));
     const { results } = await this.#pool.request({ t: 'putmany', files: body, data }, 'results');
     return files.map((file, i) => {

@@ -251,27 +251,26 @@ export class LocalTree implements Tree {
   }
 
   /**
-   * New whole small files, one after the other (the server takes a batch in one loop). Each
-   * is checked against its digest, written to a partial file and renamed into place.
+   * New whole small files. Each is checked against its digest, written to a partial file and
+   * renamed into place; their creations are all under way at once (they wait on the thread
+   * pool; the writes are synchronous, see FileWriter.put).
    */
-  async putMany(files: SmallFile[]): Promise<(ParecoError | undefined)[]> {
-    const results: (ParecoError | undefined)[] = [];
-    for (const { path, data, digest, meta } of files) {
-      this.#blocks.forget(path);
-      try {
-        await this.#mutate(path, async (absolute) => {
+  putMany(files: SmallFile[]): Promise<(ParecoError | undefined)[]> {
+    return Promise.all(
+      files.map(({ path, data, digest, meta }) => {
+        this.#blocks.forget(path);
+        return this.#mutate(path, async (absolute) => {
           if (data.length > this.#options.chunk) {
             throw new ParecoError(ErrorCode.PROTOCOL, `${path}: ${data.length} bytes exceed the session chunk size`);
           }
           this.#verify(path, 0, data, digest);
           await this.#writer.put(path, absolute, data, meta);
-        });
-        results.push(undefined);
-      } catch (error) {
-        results.push(toParecoError(error, path));
-      }
-    }
-    return results;
+        }).then(
+          () => undefined,
+          (error: unknown) => toParecoError(error, path),
+        );
+      }),
+    );
   }
 
   #verify(path: string, offset: number, data: Buffer, digest: Buffer): void {

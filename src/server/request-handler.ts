@@ -1,4 +1,5 @@
 import { ErrorCode, ParecoError, type DataManyResponse, type PutManyRequest, type ReadManyRequest, type Request, type Response } from '../../protocol/index.js';
+import { batchPayload } from '../fs/batch-payload.js';
 import type { Session } from './session.js';
 
 /** A response, and what to call once it has been sent (a pooled read buffer goes back). */
@@ -84,23 +85,9 @@ async function readMany(session: Session, request: ReadManyRequest): Promise<Res
     files.push({ size: result.data.length, mtime: result.mtime, digest: result.digest });
     parts.push(result.data);
   }
-  // The files were read into one buffer, one after the other: the payload is its start.
-  const first = parts[0];
-  const total = parts.reduce((sum, part) => sum + part.length, 0);
-  const data = first === undefined ? Buffer.alloc(0) : contiguous(parts, total);
-  session.bytesSent += total;
+  const data = batchPayload(parts);
+  session.bytesSent += data.length;
   return { t: 'datamany', id: request.id, files, data };
-}
-
-/** The parts as one buffer: a view when they lie end to end in one buffer already, else a copy. */
-function contiguous(parts: Buffer[], total: number): Buffer {
-  const first = parts[0]!;
-  let end = first.byteOffset + first.length;
-  for (const part of parts.slice(1)) {
-    if (part.buffer !== first.buffer || part.byteOffset !== end) return Buffer.concat(parts, total);
-    end += part.length;
-  }
-  return Buffer.from(first.buffer, first.byteOffset, total);
 }
 
 /** New whole small files, one result each; the payload holds their bytes in order. */
