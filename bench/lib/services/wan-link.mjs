@@ -1,15 +1,16 @@
 // A WAN emulator instance (bench/wan-proxy.mjs) in front of one server, and the byte counts it
-// logs: the wire bytes of the runs that go through it.
+// logs: the wire bytes of the runs that go through it. `rate` (bytes/s, 0 = none) caps all its
+// connections together, per direction.
 
 import path from 'node:path';
 
 import { BENCH_DIR, NODE } from '../paths.mjs';
 import { startService } from '../proc.mjs';
 
-export async function startProxy(targetPort, { delayMs, window }) {
+export async function startProxy(targetPort, { delayMs, window, rate = 0 }) {
   const state = { open: 0, totalUp: 0, totalDown: 0 };
   const s = await startService(
-    [NODE, path.join(BENCH_DIR, 'wan-proxy.mjs'), '--target', `127.0.0.1:${targetPort}`, '--port', '0', '--delay', String(delayMs), '--window', String(window)],
+    [NODE, path.join(BENCH_DIR, 'wan-proxy.mjs'), '--target', `127.0.0.1:${targetPort}`, '--port', '0', '--delay', String(delayMs), '--window', String(window), ...(rate ? ['--rate', String(rate)] : [])],
     {
       re: /port: (\d+)/,
       onLine: (line) => {
