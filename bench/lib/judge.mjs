@@ -16,7 +16,9 @@ export function judge(res) {
 }
 
 export function targetText(t) {
-  const parts = [`≤ ${t.ratio.toFixed(1)}`];
+  // Two decimals only where one would round the target (E: 0.25).
+  const oneDecimal = Math.abs(Math.round(t.ratio * 10) - t.ratio * 10) < 1e-9;
+  const parts = [`≤ ${t.ratio.toFixed(oneDecimal ? 1 : 2)}`];
   if (t.bytes !== undefined) parts.push(`bytes ≤ ${fmtBytes(t.bytes)}`);
   if (t.rssKiB !== undefined) parts.push(`RSS ≤ ${t.rssKiB / 1024} MiB`);
   return parts.join('; ');

@@ -18,12 +18,12 @@ export function bigFileScenarios(cfg, bases) {
     },
     {
       id: 'B', title: `${big} file after ${cfg.bEdits} scattered 4 KiB edits (upload)`, dir: 'upload', kind: 'delta', single: true,
-      target: { ratio: 0.5, bytes: 4 * MiB, rssKiB: MEM200 },
+      target: { ratio: 0.6, bytes: 4 * MiB, rssKiB: MEM200 },
       prep: (d) => prepDelta(d, bases.big(), { count: cfg.bEdits, len: 4 * KiB, align: 1 }, 0xb0b),
     },
     {
       id: 'B2', title: `${big} file after ${cfg.b2Pages} random 8 KiB-aligned page writes (upload)`, dir: 'upload', kind: 'delta', single: true,
-      target: { ratio: 0.5, bytes: 1.5 * cfg.b2Pages * 8 * KiB },
+      target: { ratio: 0.6, bytes: 1.5 * cfg.b2Pages * 8 * KiB, rssKiB: MEM200 },
       prep: (d) => prepDelta(d, bases.big(), { count: cfg.b2Pages, len: 8 * KiB, align: 8 * KiB }, 0xb2b2),
     },
     {
@@ -33,7 +33,7 @@ export function bigFileScenarios(cfg, bases) {
     },
     {
       id: 'C2', title: `${big} file, no change: Pareco --skip-digest vs rsync -a`, dir: 'upload', kind: 'nochange', single: true,
-      target: { ratio: 1.0 }, parecoArgs: ['--skip-digest'],
+      target: { ratio: 1.5 }, parecoArgs: ['--skip-digest'],
       prep: (d) => { prepSingle(d, bases.big()); prepNoChange(d); },
     },
   ];
