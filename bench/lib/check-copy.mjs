@@ -34,9 +34,9 @@ function corruptOne(dst) {
   log(`[self-test] flipped the byte at ${off} of ${best.p}`);
 }
 
-/** Throws a RunError naming the first differences when dir/dst is not a copy of dir/src. */
-export function checkCopy(opts, dir, who, rep, snapshot) {
-  if (opts.corrupt === who && rep === 1) corruptOne(path.join(dir, 'dst'));
-  const problem = compareTrees(path.join(dir, 'src'), path.join(dir, 'dst'), { snapshot });
+/** Throws a RunError naming the first differences when `paths.dst` is not a copy of `paths.src`. */
+export function checkCopy(opts, paths, who, rep, snapshot) {
+  if (opts.corrupt === who && rep === 1) corruptOne(paths.dst);
+  const problem = compareTrees(paths.src, paths.dst, { snapshot });
   if (problem) throw new RunError(`WRONG COPY after ${who} run ${rep}: ${problem}`);
 }

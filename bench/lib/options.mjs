@@ -7,7 +7,8 @@ import { parseSize } from '../wan-proxy.mjs';
 
 export const HELP = `usage: npm run bench [-- options]
   --quick            smaller data (256 MiB instead of 1 GiB, …) and 2 repetitions
-  --only A,B,...     run only these scenarios (ids: A B B2 C1 C2 D E E2 F G H-A H-B H-D; H = all H-*)
+  --only A,B,...     run only these scenarios (ids: A B B2 C1 C2 C3 C4 D E E2 F G H-A H-B H-D
+                     O-A O-D; groups: H = H-*, O = O-*; case does not matter)
   --reps N           repetitions of each tool per scenario (default 3, --quick 2)
   --tmp DIR          where the temporary data lives (default: ${os.tmpdir()})
   --keep             keep the temporary directory

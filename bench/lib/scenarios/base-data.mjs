@@ -7,7 +7,7 @@ import path from 'node:path';
 
 import { T0, applyEdits, writeBigFile } from '../data.mjs';
 import { sh } from '../proc.mjs';
-import { cpTree, link } from '../trees.mjs';
+import { link } from '../trees.mjs';
 
 /** The big base files of this run, each written on first use. */
 export function baseFiles(work, cfg) {
@@ -42,9 +42,4 @@ export function prepDelta(dir, base, edits, seed) {
 export function prepSingle(dir, base) {
   link(base, path.join(dir, 'src', 'data.bin'));
   fs.utimesSync(path.join(dir, 'src'), T0, T0);
-}
-
-/** The destination starts as an exact copy of the source. */
-export function prepNoChange(dir) {
-  cpTree(path.join(dir, 'src'), path.join(dir, 'dst'));
 }

@@ -1,27 +1,33 @@
-// Every scenario in report order, and the selection --only makes.
+// Every scenario in report order, and the selection: the default run leaves out the scenarios
+// behind a flag, --only picks by id whatever the flags.
 
 import { baseFiles } from './base-data.mjs';
+import { cacheOverheadScenarios, warmCacheScenarios } from './cache.mjs';
 import { asDownload, bigFileScenarios, manyTinyFilesScenario, smallFilesScenario } from './loopback.mjs';
 import { wanScenarios } from './wan.mjs';
 
-export function allScenarios(work, cfg) {
+export function allScenarios({ work, cfg, features }) {
   const bases = baseFiles(work, cfg);
   const list = [
-    ...bigFileScenarios(cfg, bases),
+    ...bigFileScenarios(cfg, bases, features),
+    ...warmCacheScenarios(cfg, bases, features),
     smallFilesScenario(cfg),
     ...wanScenarios(cfg, bases),
     manyTinyFilesScenario(cfg),
   ];
   for (const id of ['A', 'B', 'D']) list.push(asDownload(list.find((x) => x.id === id)));
+  list.push(...cacheOverheadScenarios(cfg, bases, features));
   return list;
 }
 
-/** The scenarios `only` names (H = all H-*); throws on an unknown id. */
-export function selectScenarios(all, only) {
-  if (!only) return all;
-  const want = new Set(only);
-  const known = new Set([...all.map((s) => s.id), 'H']);
+const GROUPS = { H: 'H-', O: 'O-' };
+
+/** The scenarios of this run; throws on an unknown id. */
+export function selectScenarios(all, opts) {
+  if (!opts.only) return all.filter((s) => !s.flag);
+  const want = new Set(opts.only.map((w) => w.toUpperCase()));
+  const known = new Set([...all.map((s) => s.id.toUpperCase()), ...Object.keys(GROUPS)]);
   const unknown = [...want].filter((w) => !known.has(w));
-  if (unknown.length) throw new Error(`unknown scenario id(s): ${unknown.join(', ')} (known: ${[...known].join(', ')})`);
-  return all.filter((s) => want.has(s.id) || (want.has('H') && s.id.startsWith('H-')));
+  if (unknown.length) throw new Error(`unknown scenario id(s): ${unknown.join(', ')} (known: ${[...all.map((s) => s.id), ...Object.keys(GROUPS)].join(', ')})`);
+  return all.filter((s) => want.has(s.id.toUpperCase()) || Object.entries(GROUPS).some(([g, prefix]) => want.has(g) && s.id.startsWith(prefix)));
 }

@@ -1,14 +1,18 @@
 // Scenarios on loopback, straight to the servers: one big file (fresh, edited, unchanged) and
 // many small files, in the upload direction; H-* repeats A, B, D as downloads.
+// No-change scenarios get their destination copied from the source by the runner; C1, C2 (and
+// C4) share one such directory, as G and C3 do.
 
 import path from 'node:path';
 
 import { KiB, MiB, fmtSize } from '../format.mjs';
 import { writeSmallFiles } from '../data.mjs';
-import { prepDelta, prepNoChange, prepSingle } from './base-data.mjs';
+import { ifSupported } from '../pareco-features.mjs';
+import { prepDelta, prepSingle } from './base-data.mjs';
 import { MEM200, MEM300 } from './targets.mjs';
 
-export function bigFileScenarios(cfg, bases) {
+export function bigFileScenarios(cfg, bases, features) {
+  const missing = [];
   const big = fmtSize(cfg.big);
   return [
     {
@@ -27,14 +31,19 @@ export function bigFileScenarios(cfg, bases) {
       prep: (d) => prepDelta(d, bases.big(), { count: cfg.b2Pages, len: 8 * KiB, align: 8 * KiB }, 0xb2b2),
     },
     {
-      id: 'C1', title: `${big} file, no change: Pareco digest mode vs rsync -a -c`, dir: 'upload', kind: 'nochange', single: true,
-      target: { ratio: 1.0 }, rsyncArgs: ['-c'],
-      prep: (d) => { prepSingle(d, bases.big()); prepNoChange(d); },
+      // Hashing against hashing: no digest cache on either side (empty caches every run, and
+      // --no-cache where the build has it).
+      id: 'C1', title: `${big} file, no change: Pareco digest mode vs rsync -a -c`, dir: 'upload', kind: 'nochange', single: true, dataKey: 'C',
+      target: { ratio: 1.0 }, rsyncArgs: ['-c'], cache: 'run',
+      parecoArgs: ifSupported(features.client.noCache, '--no-cache', missing),
+      serverArgs: features.server.noCache ? ['--no-cache'] : [],
+      missing,
+      prep: (d) => prepSingle(d, bases.big()),
     },
     {
-      id: 'C2', title: `${big} file, no change: Pareco --skip-digest vs rsync -a`, dir: 'upload', kind: 'nochange', single: true,
+      id: 'C2', title: `${big} file, no change: Pareco --skip-digest vs rsync -a`, dir: 'upload', kind: 'nochange', single: true, dataKey: 'C',
       target: { ratio: 1.5 }, parecoArgs: ['--skip-digest'],
-      prep: (d) => { prepSingle(d, bases.big()); prepNoChange(d); },
+      prep: (d) => prepSingle(d, bases.big()),
     },
   ];
 }
@@ -47,12 +56,18 @@ export function smallFilesScenario(cfg) {
   };
 }
 
+/** G's data: 100,000 (quick: 20,000) files of 0–100 B, 100 per directory. Shared with C3. */
+export const tinyFilesDirs = (cfg) => Math.max(1, Math.round(cfg.gFiles / 100));
+export function prepTinyFiles(cfg, paths) {
+  writeSmallFiles(paths.src, { count: cfg.gFiles, dirs: tinyFilesDirs(cfg), minSize: 0, maxSize: 100, seed: 0x6 });
+}
+
 export function manyTinyFilesScenario(cfg) {
   return {
     // Like-for-like: both tools trust size + mtime (rsync -a's quick check, Pareco --skip-digest).
     id: 'G', title: `${cfg.gFiles.toLocaleString('en')} files of 0–100 B, no change, --skip-digest vs rsync -a (upload)`, dir: 'upload', kind: 'nochange', snapshotVerify: true,
-    target: { ratio: 1.0, rssKiB: MEM300 }, parecoArgs: ['--skip-digest'],
-    prep: (d) => { writeSmallFiles(path.join(d, 'src'), { count: cfg.gFiles, dirs: Math.max(1, Math.round(cfg.gFiles / 100)), minSize: 0, maxSize: 100, seed: 0x6 }); prepNoChange(d); },
+    target: { ratio: 1.0, rssKiB: MEM300 }, parecoArgs: ['--skip-digest'], dataKey: 'G',
+    prep: (d, paths) => prepTinyFiles(cfg, paths),
   };
 }
 
