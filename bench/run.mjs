@@ -7,7 +7,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { ensureBuilt } from './lib/build.mjs';
-import { ensureRsync } from './lib/install.mjs';
+import { ensurePostgres, ensureRsync } from './lib/install.mjs';
 import { log, red } from './lib/log.mjs';
 import { machineInfo } from './lib/machine.mjs';
 import { HELP, configFor, configRecord, parseArgs } from './lib/options.mjs';
@@ -48,6 +48,10 @@ try {
 }
 
 ensureRsync();
+if (selected.some((s) => s.needs === 'postgres')) {
+  const missing = ensurePostgres();
+  for (const s of selected) if (s.needs === 'postgres' && missing) s.skip = missing;
+}
 const machine = machineInfo(work.root, buildState, features);
 log(`bench: ${cfg.mode} mode, ${cfg.reps} repetitions, scenarios ${selected.map((s) => s.id).join(' ')}; data in ${work.root}`);
 log(`bench: ${machine.nproc} cores (${machine.cpu}), node ${machine.node}, ${machine.rsync}, pareco ${machine.pareco}`);

@@ -7,19 +7,27 @@ import { parseSize } from '../wan-proxy.mjs';
 
 export const HELP = `usage: npm run bench [-- options]
   --quick            smaller data (256 MiB instead of 1 GiB, …) and 2 repetitions
-  --only A,B,...     run only these scenarios (ids: A B B2 C1 C2 C3 C4 D E E2 F G H-A H-B H-D
-                     O-A O-D; groups: H = H-*, O = O-*; case does not matter)
+  --only A,B,...     run only these scenarios, whatever the flags below (ids: A B B2 C1 C2 C3 C4
+                     D E E2 F G H-A H-B H-D O-A O-D Z-random, with --db Z M; groups: H = H-*,
+                     O = O-*; case does not matter)
+  --db               also run the PostgreSQL scenarios Z and M (≈ 4 min more; installs
+                     postgresql-15 with apt-get if missing)
   --reps N           repetitions of each tool per scenario (default 3, --quick 2)
   --tmp DIR          where the temporary data lives (default: ${os.tmpdir()})
   --keep             keep the temporary directory
   --delay MS         WAN one-way delay per direction (default 25)
   --window SIZE      WAN in-flight window per connection and direction (default 1M)
+  --rate SIZE        total bandwidth of the capped link in Z and Z-random, bytes per second,
+                     shared by all connections of a tool, per direction (default 20M = 20 MiB/s)
   --timeout SECONDS  kill a single run after this long (default 300, --quick 120)
   --corrupt TOOL     self-test of the checker: flip one byte of the destination after the first
                      run of TOOL (pareco or rsync); every scenario must then FAIL`;
 
 export function parseArgs(argv) {
-  const o = { quick: false, only: null, reps: null, tmp: os.tmpdir(), keep: false, delayMs: 25, window: MiB, timeoutS: null };
+  const o = {
+    quick: false, only: null, reps: null, tmp: os.tmpdir(), keep: false, delayMs: 25, window: MiB, rate: 20 * MiB, timeoutS: null,
+    db: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => {
@@ -34,6 +42,8 @@ export function parseArgs(argv) {
     else if (a === '--keep') o.keep = true;
     else if (a === '--delay') o.delayMs = Number(v());
     else if (a === '--window') o.window = parseSize(v());
+    else if (a === '--rate') o.rate = parseSize(v());
+    else if (a === '--db') o.db = true;
     else if (a === '--timeout') o.timeoutS = Number(v());
     else if (a === '--corrupt') o.corrupt = v();
     else if (a === '-h' || a === '--help') o.help = true;
@@ -43,6 +53,7 @@ export function parseArgs(argv) {
   if (o.reps !== null && !(Number.isInteger(o.reps) && o.reps >= 1)) throw new Error('--reps must be a positive integer');
   if (!(o.delayMs >= 0)) throw new Error('--delay must be >= 0');
   if (o.timeoutS !== null && !(o.timeoutS > 0)) throw new Error('--timeout must be > 0');
+  if (!(o.rate > 0)) throw new Error('--rate must be > 0');
   return o;
 }
 
@@ -55,6 +66,11 @@ export function configFor(opts) {
   if (opts.timeoutS) cfg.timeoutS = opts.timeoutS;
   cfg.delayMs = opts.delayMs;
   cfg.window = opts.window;
+  cfg.rate = opts.rate;
+  // New scenarios: Z-random's file; PostgreSQL (Z, M).
+  Object.assign(cfg, opts.quick
+    ? { randomSize: 64 * MiB, pgScale: 5, pgRate: 200, pgSeconds: 8, mBudgetS: 90 }
+    : { randomSize: 256 * MiB, pgScale: 20, pgRate: 200, pgSeconds: 15, mBudgetS: 240 });
   return cfg;
 }
 
@@ -63,6 +79,7 @@ export function configRecord(cfg) {
   return {
     mode: cfg.mode, reps: cfg.reps, bigFile: cfg.big, bEdits: cfg.bEdits, b2Pages: cfg.b2Pages, dFiles: cfg.dFiles,
     wanFile: cfg.eSize, e2Pages: cfg.e2Pages, fFiles: cfg.fFiles, gFiles: cfg.gFiles,
-    wan: { delayMs: cfg.delayMs, windowBytes: cfg.window }, runTimeoutS: cfg.timeoutS, scenarioBudgetS: cfg.scenarioBudgetS,
+    wan: { delayMs: cfg.delayMs, windowBytes: cfg.window, rateBytesPerS: cfg.rate }, runTimeoutS: cfg.timeoutS, scenarioBudgetS: cfg.scenarioBudgetS,
+    randomFile: cfg.randomSize, postgres: { scale: cfg.pgScale, pgbenchRate: cfg.pgRate, pgbenchSeconds: cfg.pgSeconds },
   };
 }

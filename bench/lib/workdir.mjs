@@ -1,6 +1,7 @@
 // The run's temporary directory (data/ = the rsync module root and Pareco's remote side, etc/ =
-// daemon config, logs, probe files), and the guarantee that it and every child process go away
-// at the end, on errors and on Ctrl-C (unless --keep).
+// daemon config, logs, probe files, caches), and the guarantee that it and every child process
+// go away at the end, on errors and on Ctrl-C (the directory stays with --keep). Things that are
+// not our children (a daemonised PostgreSQL) register a synchronous stop with onCleanup().
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,10 +16,15 @@ export function createWorkDir({ tmp, keep }) {
   fs.mkdirSync(work.data);
   fs.mkdirSync(work.etc);
 
+  const hooks = [];
+  work.onCleanup = (fn) => hooks.push(fn);
   let cleaned = false;
   work.cleanup = () => {
     if (cleaned) return;
     cleaned = true;
+    for (const fn of hooks) {
+      try { fn(); } catch (e) { log(`bench: cleanup: ${e.message}`); }
+    }
     killAllChildren();
     if (keep) {
       log(`bench: kept ${root}`);

@@ -1,13 +1,17 @@
 // Every scenario in report order, and the selection: the default run leaves out the scenarios
-// behind a flag, --only picks by id whatever the flags.
+// behind a flag (--db: Z, M), --only picks by id whatever the flags.
 
 import { baseFiles } from './base-data.mjs';
 import { cacheOverheadScenarios, warmCacheScenarios } from './cache.mjs';
+import { pgCopyScenario, randomCopyScenario } from './compression.mjs';
 import { asDownload, bigFileScenarios, manyTinyFilesScenario, smallFilesScenario } from './loopback.mjs';
+import { migrationScenario } from './migration.mjs';
+import { pgData } from './pg-data.mjs';
 import { wanScenarios } from './wan.mjs';
 
 export function allScenarios({ work, cfg, features }) {
   const bases = baseFiles(work, cfg);
+  const pg = pgData(work, { scale: cfg.pgScale });
   const list = [
     ...bigFileScenarios(cfg, bases, features),
     ...warmCacheScenarios(cfg, bases, features),
@@ -16,7 +20,12 @@ export function allScenarios({ work, cfg, features }) {
     manyTinyFilesScenario(cfg),
   ];
   for (const id of ['A', 'B', 'D']) list.push(asDownload(list.find((x) => x.id === id)));
-  list.push(...cacheOverheadScenarios(cfg, bases, features));
+  list.push(
+    ...cacheOverheadScenarios(cfg, bases, features),
+    randomCopyScenario(cfg, features),
+    pgCopyScenario(cfg, pg, features),
+    migrationScenario(cfg, pg),
+  );
   return list;
 }
 
@@ -24,7 +33,7 @@ const GROUPS = { H: 'H-', O: 'O-' };
 
 /** The scenarios of this run; throws on an unknown id. */
 export function selectScenarios(all, opts) {
-  if (!opts.only) return all.filter((s) => !s.flag);
+  if (!opts.only) return all.filter((s) => !s.flag || (s.flag === 'db' && opts.db));
   const want = new Set(opts.only.map((w) => w.toUpperCase()));
   const known = new Set([...all.map((s) => s.id.toUpperCase()), ...Object.keys(GROUPS)]);
   const unknown = [...want].filter((w) => !known.has(w));
