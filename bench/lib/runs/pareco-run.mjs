@@ -54,7 +54,8 @@ export async function runPareco(ctx, run) {
   let problem;
   if (r.code !== 0 || !summary || summary.ok !== true) {
     const counts = summary ? [summary.filesFailed && `${summary.filesFailed} files failed`, summary.filesChanged && `${summary.filesChanged} changed during transfer`].filter(Boolean) : [];
-    problem = `pareco failed (exit ${r.code}${r.signal ? `, ${r.signal}` : ''}${summary ? `, ok=${summary.ok}` : ', no summary'}${counts.map((c) => `, ${c}`).join('')}): ${errors.join('; ')} ${r.stderrTail.trim().slice(-1500)}`;
+    const said = `${errors.join('; ')} ${r.stderrTail.trim().slice(-1500)}`.trim();
+    problem = `pareco failed (exit ${r.code}${r.signal ? `, ${r.signal}` : ''}${summary ? `, ok=${summary.ok}` : ', no summary'}${counts.map((c) => `, ${c}`).join('')})${said ? `: ${said}` : ''}`;
     if (!run.tolerant || !summary) throw new RunError(problem);
   }
   const after = run.proxy ? await proxyTotals(run.proxy) : null;
