@@ -66,10 +66,11 @@ await stopChild(daemon.child);
 
 const totalS = (performance.now() - tStart) / 1000;
 machine.loadAvgAtEnd = os.loadavg().map((x) => +x.toFixed(2));
-const { tbl, jsonFile, mdFile } = writeReport({ argv: process.argv.slice(2), cfg, config: configRecord(cfg), machine, totalS, results });
+const { tbl, series, jsonFile, mdFile } = writeReport({ argv: process.argv.slice(2), cfg, config: configRecord(cfg), machine, totalS, results });
 
 const failed = results.filter((r) => !r.ok && !r.skipped);
 console.log(`\n${tbl}\n`);
+if (series) console.log(`S: peak RSS by number of files\n\n${series}\n`);
 console.log(`machine: ${machine.nproc} × ${machine.cpu}, node ${machine.node}, ${machine.rsync}; pareco ${machine.pareco}`);
 console.log(`total ${totalS.toFixed(1)} s; wrote ${path.relative(process.cwd(), mdFile)} and ${path.relative(process.cwd(), jsonFile)}`);
 if (failed.length) {

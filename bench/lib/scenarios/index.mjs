@@ -1,5 +1,5 @@
 // Every scenario in report order, and the selection: the default run leaves out the scenarios
-// behind a flag (--db: Z, M), --only picks by id whatever the flags.
+// behind a flag (--db: Z, M; --scale: S-*), --only picks by id whatever the flags.
 
 import { baseFiles } from './base-data.mjs';
 import { cacheOverheadScenarios, warmCacheScenarios } from './cache.mjs';
@@ -7,9 +7,10 @@ import { pgCopyScenario, randomCopyScenario } from './compression.mjs';
 import { asDownload, bigFileScenarios, manyTinyFilesScenario, smallFilesScenario } from './loopback.mjs';
 import { migrationScenario } from './migration.mjs';
 import { pgData } from './pg-data.mjs';
+import { scaleScenarios } from './scale.mjs';
 import { wanScenarios } from './wan.mjs';
 
-export function allScenarios({ work, cfg, features }) {
+export function allScenarios({ work, cfg, opts, features }) {
   const bases = baseFiles(work, cfg);
   const pg = pgData(work, { scale: cfg.pgScale });
   const list = [
@@ -25,15 +26,16 @@ export function allScenarios({ work, cfg, features }) {
     randomCopyScenario(cfg, features),
     pgCopyScenario(cfg, pg, features),
     migrationScenario(cfg, pg),
+    ...scaleScenarios(cfg, opts),
   );
   return list;
 }
 
-const GROUPS = { H: 'H-', O: 'O-' };
+const GROUPS = { H: 'H-', O: 'O-', S: 'S-' };
 
 /** The scenarios of this run; throws on an unknown id. */
 export function selectScenarios(all, opts) {
-  if (!opts.only) return all.filter((s) => !s.flag || (s.flag === 'db' && opts.db));
+  if (!opts.only) return all.filter((s) => !s.flag || (s.flag === 'db' && opts.db) || (s.flag === 'scale' && opts.scale));
   const want = new Set(opts.only.map((w) => w.toUpperCase()));
   const known = new Set([...all.map((s) => s.id.toUpperCase()), ...Object.keys(GROUPS)]);
   const unknown = [...want].filter((w) => !known.has(w));
