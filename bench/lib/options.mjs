@@ -14,7 +14,7 @@ export const HELP = `usage: npm run bench [-- options]
                      D E E2 F G H-A H-B H-D O-A O-D Z-random, with --db Z M, with --scale
                      S-fresh-10k S-skip-10k S-digest-10k … -100k … -1m; groups: H = H-*, O = O-*,
                      S = S-*; case does not matter)
-  --db               also run the PostgreSQL scenarios Z and M (≈ 4 min more; installs
+  --db               also run the PostgreSQL scenarios Z and M (≈ 3.5 min more; installs
                      postgresql-15 with apt-get if missing)
   --scale            also run S: 10,000 / 100,000 / 1,000,000 small files (--quick: 1,000 /
                      10,000 / 100,000); the source trees are generated once and kept
