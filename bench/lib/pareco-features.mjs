@@ -26,11 +26,11 @@ export function parecoFeatures() {
 }
 
 /**
- * `option` when the build has it; otherwise nothing, and its name goes to `missing` (shown in
- * the scenario's row).
+ * [option] when the build has it; otherwise [], and the option's name goes to `missing` (shown
+ * in the scenario's row).
  */
-export function ifSupported(supported, option, missing, label = option) {
-  if (supported) return Array.isArray(option) ? option : [option];
-  if (!missing.includes(label)) missing.push(label);
+export function ifSupported(supported, option, missing) {
+  if (supported) return [option];
+  if (!missing.includes(option)) missing.push(option);
   return [];
 }

@@ -3,13 +3,10 @@
 // one), and what the cache costs on first runs (O-A, O-D: Pareco with empty caches against
 // Pareco --no-cache, each run with new cache directories and a new server).
 
-import path from 'node:path';
-
-import { KiB, fmtSize } from '../format.mjs';
-import { writeSmallFiles } from '../data.mjs';
+import { fmtSize } from '../format.mjs';
 import { ifSupported } from '../pareco-features.mjs';
 import { prepSingle } from './base-data.mjs';
-import { prepTinyFiles, tinyFilesDirs } from './loopback.mjs';
+import { prepSmallFiles, prepTinyFiles, tinyFilesDirs } from './loopback.mjs';
 
 const noCacheNote = (features) =>
   features.client.noCache ? [] : ['this build lists no --no-cache option: it probably has no digest cache yet, so the warm-up warms nothing'];
@@ -51,7 +48,7 @@ export function cacheOverheadScenarios(cfg, bases, features) {
     {
       ...common, id: 'O-D', dataKey: 'D',
       title: `D's ${cfg.dFiles.toLocaleString('en')} files of 1–64 KiB, fresh copy, first run: Pareco cache on (empty) vs Pareco --no-cache`,
-      prep: (d) => writeSmallFiles(path.join(d, 'src'), { count: cfg.dFiles, dirs: 100, minSize: KiB, maxSize: 64 * KiB, seed: 0xd }),
+      prep: (d, paths) => prepSmallFiles(cfg, paths),
     },
   ];
 }

@@ -3,8 +3,6 @@
 // No-change scenarios get their destination copied from the source by the runner; C1, C2 (and
 // C4) share one such directory, as G and C3 do.
 
-import path from 'node:path';
-
 import { KiB, MiB, fmtSize } from '../format.mjs';
 import { writeSmallFiles } from '../data.mjs';
 import { ifSupported } from '../pareco-features.mjs';
@@ -48,11 +46,16 @@ export function bigFileScenarios(cfg, bases, features) {
   ];
 }
 
+/** D's data: 10,000 (quick: 2,500) files of 1–64 KiB in 100 directories. Shared with O-D. */
+export function prepSmallFiles(cfg, paths) {
+  writeSmallFiles(paths.src, { count: cfg.dFiles, dirs: 100, minSize: KiB, maxSize: 64 * KiB, seed: 0xd });
+}
+
 export function smallFilesScenario(cfg) {
   return {
     id: 'D', title: `${cfg.dFiles.toLocaleString('en')} files of 1–64 KiB in 100 directories, fresh copy (upload)`, dir: 'upload', kind: 'fresh',
     target: { ratio: 1.0, rssKiB: MEM200 },
-    prep: (d) => writeSmallFiles(path.join(d, 'src'), { count: cfg.dFiles, dirs: 100, minSize: KiB, maxSize: 64 * KiB, seed: 0xd }),
+    prep: (d, paths) => prepSmallFiles(cfg, paths),
   };
 }
 

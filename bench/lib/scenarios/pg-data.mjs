@@ -13,7 +13,7 @@ import { Cluster, giveToPostgres, pgTool, stopAllClusters } from '../services/po
 import { fmtS } from '../format.mjs';
 
 /** Sum of the regular files' sizes under `dir`. */
-export function treeBytes(dir) {
+function treeBytes(dir) {
   let total = 0;
   const walk = (d) => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {

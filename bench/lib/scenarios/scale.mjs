@@ -10,7 +10,7 @@ import path from 'node:path';
 import { scaleTree } from './scale-data.mjs';
 
 const MEM150 = 150 * 1024;
-export const sizeLabel = (n) => (n >= 1e6 ? `${n / 1e6}m` : n >= 1e3 ? `${n / 1e3}k` : String(n));
+const sizeLabel = (n) => (n >= 1e6 ? `${n / 1e6}m` : n >= 1e3 ? `${n / 1e3}k` : String(n));
 
 export function scaleScenarios(cfg, opts) {
   const largest = Math.max(...cfg.scaleSizes);
