@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fmtBytes, fmtRss, fmtS } from './format.mjs';
 import { targetText } from './judge.mjs';
 import { OUT_DIR } from './paths.mjs';
-import { median } from './stats.mjs';
+import { maxOf, median } from './stats.mjs';
 
 const ratioText = (r) => (r === null || r === undefined ? '–' : r.toFixed(2));
 const wireText = (w) => (w ? `${fmtBytes(w.up)} / ${fmtBytes(w.down)}` : '–');
@@ -50,6 +50,11 @@ function runsTable(r) {
   return out;
 }
 
+function wireShare(r, runs) {
+  const wire = maxOf(runs.map((x) => (r.direction === 'upload' ? x.wire?.up : x.wire?.down)));
+  return wire === null ? '–' : `${fmtBytes(wire)} = ${(wire / r.fileBytes).toFixed(2)} ×`;
+}
+
 const ioText = (io) => (io ? `${fmtBytes(io.rchar)} / ${fmtBytes(io.readBytes)}` : undefined);
 /** Figures only some scenarios or builds have; a column appears when any run has it. */
 const EXTRAS = [
@@ -90,6 +95,7 @@ function details(results, cfg) {
     out.push(commandLine(r, cfg));
     if (r.editedBytes) out.push(`- bytes edited in the source: ${fmtBytes(r.editedBytes)}`);
     if (r.fileBytes) out.push(`- source file bytes: ${fmtBytes(r.fileBytes)}`);
+    if (r.target.wireFraction !== undefined && r.fileBytes) out.push(`- wire bytes in the data direction / file bytes, largest run: ${wireShare(r, r.pareco.runs)} Pareco (target ≤ ${r.target.wireFraction}), ${wireShare(r, r.rsync.runs)} ${r.baseline?.label ?? 'rsync'}`);
     if (r.missing) out.push(`- option missing in this build: ${r.missing.join(', ')} (the scenario ran without it)`);
     if (r.warmup) out.push(`- untimed warm-up run of Pareco first (fills the digest cache): ${fmtS(r.warmup.wallMs)} s`);
     if (r.error) out.push(`- **FAILED**: ${r.error.replace(/\n/g, ' ')}`);
