@@ -9,10 +9,17 @@
 //     and the client's data starts flowing.
 // Throughput of one connection is therefore capped near window / delay (1 MiB / 25 ms ≈ 40 MiB/s
 // with the defaults), and N parallel connections get N times that.
+// With --rate, all connections of the instance also share one bottleneck per direction, as on a
+// real slow link (capped overall, not per connection): a chunk leaves the link only after every
+// byte that arrived before it (from any connection) has, at `rate` bytes per second, and is then
+// delivered `delay` ms later. The link is one FIFO in virtual time, so each chunk's delivery time
+// is known when it arrives and never earlier than the previous chunk's: each connection's stream
+// stays in order (see the reordering pitfall in NOTES.md).
 //
 // Usage (standalone):
 //   node bench/wan-proxy.mjs --target 127.0.0.1:8080 [--port 0] [--host 127.0.0.1]
-//                            [--delay 25] [--window 1M]
+//                            [--delay 25] [--window 1M] [--rate 20M]
+//   node bench/wan-proxy.mjs --self-test [--rate 20M]   (checks the cap and the byte order)
 // Prints "wan-proxy listening on 127.0.0.1 port: N -> 127.0.0.1:8080" on stdout, then one JSON line
 // per opened connection ({"type":"open","id":1,"open":1}) and per closed connection: {"type":"close","id":1,"up":bytesClientToTarget,"down":bytesTargetToClient,
 // "open":connectionsStillOpen,"totalUp":…,"totalDown":…}. SIGTERM/SIGINT close everything and exit.
@@ -30,10 +37,27 @@ export function parseSize(s) {
 }
 
 /**
- * One direction of one connection: reads `from`, writes to `to` after `delayMs`, with at most
- * `window` bytes in flight.
+ * The bottleneck of one direction, shared by all connections: bytes leave in arrival order at
+ * `rate` bytes per second (0 = unlimited). `depart(n)` accepts n bytes now and returns when
+ * their last byte has left.
  */
-function pipeDelayed(from, to, { delayMs, window, onBytes }) {
+function sharedLink(rate) {
+  let busyUntil = 0;
+  return {
+    depart(n) {
+      const now = performance.now();
+      if (!rate) return now;
+      busyUntil = Math.max(now, busyUntil) + (n * 1000) / rate;
+      return busyUntil;
+    },
+  };
+}
+
+/**
+ * One direction of one connection: reads `from`, writes to `to` once `link` has carried it and
+ * `delayMs` passed, with at most `window` bytes in flight.
+ */
+function pipeDelayed(from, to, { delayMs, window, link, onBytes }) {
   const queue = []; // { buf, due }
   let head = 0;
   let inFlight = 0;
@@ -81,7 +105,7 @@ function pipeDelayed(from, to, { delayMs, window, onBytes }) {
   from.on('data', (buf) => {
     onBytes(buf.length);
     inFlight += buf.length;
-    queue.push({ buf, due: performance.now() + delayMs });
+    queue.push({ buf, due: link.depart(buf.length) + delayMs });
     schedule();
     if (inFlight >= window && !paused) {
       paused = true;
@@ -95,7 +119,7 @@ function pipeDelayed(from, to, { delayMs, window, onBytes }) {
   return () => { if (timer) clearTimeout(timer); };
 }
 
-export function startWanProxy({ target, port = 0, host = '127.0.0.1', delayMs = 25, window = 1024 * 1024, onOpen, onClose } = {}) {
+export function startWanProxy({ target, port = 0, host = '127.0.0.1', delayMs = 25, window = 1024 * 1024, rate = 0, onOpen, onClose } = {}) {
   const [tHost, tPortStr] = target.includes(':') ? [target.slice(0, target.lastIndexOf(':')), target.slice(target.lastIndexOf(':') + 1)] : ['127.0.0.1', target];
   const tPort = Number(tPortStr);
   const sockets = new Set();
@@ -103,6 +127,8 @@ export function startWanProxy({ target, port = 0, host = '127.0.0.1', delayMs = 
   let open = 0;
   let totalUp = 0;
   let totalDown = 0;
+  const upLink = sharedLink(rate);
+  const downLink = sharedLink(rate);
 
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) => {
     const id = nextId++;
@@ -141,8 +167,8 @@ export function startWanProxy({ target, port = 0, host = '127.0.0.1', delayMs = 
       upstream.setNoDelay(true);
       upstream.on('error', done);
       upstream.on('close', () => { upstreamClosed = true; maybeDone(); });
-      cancels.push(pipeDelayed(client, upstream, { delayMs, window, onBytes: (n) => { up += n; totalUp += n; } }));
-      cancels.push(pipeDelayed(upstream, client, { delayMs, window, onBytes: (n) => { down += n; totalDown += n; } }));
+      cancels.push(pipeDelayed(client, upstream, { delayMs, window, link: upLink, onBytes: (n) => { up += n; totalUp += n; } }));
+      cancels.push(pipeDelayed(upstream, client, { delayMs, window, link: downLink, onBytes: (n) => { down += n; totalDown += n; } }));
       client.resume();
     }, 2 * delayMs);
     cancels.push(() => clearTimeout(setup));
@@ -161,7 +187,7 @@ export function startWanProxy({ target, port = 0, host = '127.0.0.1', delayMs = 
 }
 
 function parseArgs(argv) {
-  const o = { port: 0, host: '127.0.0.1', delayMs: 25, window: 1024 * 1024, target: null };
+  const o = { port: 0, host: '127.0.0.1', delayMs: 25, window: 1024 * 1024, rate: 0, target: null, selfTest: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => {
@@ -173,13 +199,17 @@ function parseArgs(argv) {
     else if (a === '--host') o.host = v();
     else if (a === '--delay' || a === '-d') o.delayMs = Number(v());
     else if (a === '--window' || a === '-w') o.window = parseSize(v());
+    else if (a === '--rate') o.rate = parseSize(v());
+    else if (a === '--self-test') o.selfTest = true;
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node bench/wan-proxy.mjs --target HOST:PORT [--port 0] [--host 127.0.0.1] [--delay MS] [--window SIZE]');
+      console.log('usage: node bench/wan-proxy.mjs --target HOST:PORT [--port 0] [--host 127.0.0.1] [--delay MS] [--window SIZE] [--rate BYTES_PER_S]\n' +
+        '       node bench/wan-proxy.mjs --self-test [--rate BYTES_PER_S]\n' +
+        'SIZE and BYTES_PER_S take K/M/G suffixes (powers of 1024): --rate 20M = 20 MiB/s over all connections, each direction.');
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
   }
-  if (!o.target) throw new Error('--target HOST:PORT is required');
-  if (!(o.delayMs >= 0) || !(o.window > 0)) throw new Error('bad --delay or --window');
+  if (!o.target && !o.selfTest) throw new Error('--target HOST:PORT is required');
+  if (!(o.delayMs >= 0) || !(o.window > 0) || !(o.rate >= 0)) throw new Error('bad --delay, --window or --rate');
   return o;
 }
 
@@ -191,9 +221,13 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     console.error(`wan-proxy: ${e.message}`);
     process.exit(2);
   }
+  if (opts.selfTest) {
+    const { selfTest } = await import('./lib/wan-proxy-self-test.mjs');
+    process.exit(await selfTest({ rate: opts.rate || parseSize('20M') }));
+  }
   const emit = (ev) => process.stdout.write(JSON.stringify(ev) + '\n');
   const proxy = await startWanProxy({ ...opts, onOpen: emit, onClose: emit });
-  process.stdout.write(`wan-proxy listening on ${opts.host} port: ${proxy.port} -> ${opts.target} (delay ${opts.delayMs} ms each way, window ${opts.window} B)\n`);
+  process.stdout.write(`wan-proxy listening on ${opts.host} port: ${proxy.port} -> ${opts.target} (delay ${opts.delayMs} ms each way, window ${opts.window} B${opts.rate ? `, total rate ${opts.rate} B/s each way` : ''})\n`);
   const stop = async () => {
     await proxy.close();
     process.exit(0);

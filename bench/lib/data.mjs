@@ -128,3 +128,22 @@ export function writeSmallFiles(root, { count, dirs, minSize, maxSize, seed }) {
   fs.utimesSync(root, T0, T0);
   return total;
 }
+
+/** `size` bytes straight from the PRNG: nothing in it for a compressor to find. */
+export function writeRandomFile(file, size, seed, mtime = T0) {
+  const r = rng(seed);
+  const batch = Buffer.allocUnsafe(8 * MiB);
+  const fd = fs.openSync(file, 'w');
+  try {
+    for (let written = 0; written < size;) {
+      const n = Math.min(batch.length, size - written);
+      fillRandom(batch.subarray(0, n), r);
+      let p = 0;
+      while (p < n) p += fs.writeSync(fd, batch, p, n - p, written + p);
+      written += n;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.utimesSync(file, mtime, mtime);
+}

@@ -7,6 +7,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
+import { parseProcIo } from './proc-io.mjs';
+
 const live = new Set();
 
 export function killTree(child, signal = 'SIGTERM') {
@@ -43,22 +45,32 @@ export async function stopChild(child, graceMs = 3000) {
 
 export const TIME_BIN = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
 
+const probeFile = (tmpDir, kind) => path.join(tmpDir, `${kind}-${process.pid}-${Math.random().toString(36).slice(2)}.txt`);
+
 /**
  * Runs a command to completion and measures it.
- * Returns { code, signal, wallMs, maxRssKiB, stdoutTail, stderrTail, lines (if onLine) }.
+ * Returns { code, signal, timedOut, startedAt, wallMs, maxRssKiB, io, stdoutTail, stderrTail }
+ * (startedAt: performance.now() at spawn).
  * `rss`: 'time' wraps in /usr/bin/time -f %M; 'wrap' runs a node script through bench/rss-wrap.mjs;
- * anything else: no RSS.
+ * anything else: no RSS. `io`: run a node script through bench/io-wrap.mjs and return what it read
+ * ({ rchar, readBytes }, see proc-io.mjs); combines with rss 'time'.
  */
-export function runMeasured(argv, { cwd, env, timeoutMs = 300_000, rss = 'none', onStdoutLine, tmpDir } = {}) {
+export function runMeasured(argv, { cwd, env, timeoutMs = 300_000, rss = 'none', io = false, onStdoutLine, tmpDir } = {}) {
   let cmd = argv;
   let rssFile = null;
+  let ioFile = null;
+  if (io) {
+    ioFile = probeFile(tmpDir, 'io');
+    // argv = ['node', script, ...args] → node io-wrap.mjs ioFile script ...args
+    cmd = [cmd[0], new URL('../io-wrap.mjs', import.meta.url).pathname, ioFile, ...cmd.slice(1)];
+  }
   if (rss === 'time' && TIME_BIN) {
-    rssFile = path.join(tmpDir, `rss-${process.pid}-${Math.random().toString(36).slice(2)}.txt`);
-    cmd = [TIME_BIN, '-f', '%M', '-o', rssFile, ...argv];
+    rssFile = probeFile(tmpDir, 'rss');
+    cmd = [TIME_BIN, '-f', '%M', '-o', rssFile, ...cmd];
   } else if (rss === 'wrap') {
-    rssFile = path.join(tmpDir, `rss-${process.pid}-${Math.random().toString(36).slice(2)}.txt`);
-    // argv = ['node', script, ...args] → node rss-wrap.mjs rssFile script ...args
-    cmd = [argv[0], new URL('../rss-wrap.mjs', import.meta.url).pathname, rssFile, ...argv.slice(1)];
+    rssFile = probeFile(tmpDir, 'rss');
+    // cmd = ['node', script, ...args] → node rss-wrap.mjs rssFile script ...args
+    cmd = [cmd[0], new URL('../rss-wrap.mjs', import.meta.url).pathname, rssFile, ...cmd.slice(1)];
   }
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
@@ -106,7 +118,14 @@ export function runMeasured(argv, { cwd, env, timeoutMs = 300_000, rss = 'none',
           if (nums.length) maxRssKiB = Number(nums[nums.length - 1]);
         } catch { /* not written */ }
       }
-      resolve({ code, signal, timedOut, wallMs, maxRssKiB, stdoutTail: out.slice(-keep), stderrTail: err.slice(-keep) });
+      let ioRead = null;
+      if (ioFile) {
+        try {
+          ioRead = parseProcIo(fs.readFileSync(ioFile, 'utf8'));
+          fs.rmSync(ioFile, { force: true });
+        } catch { /* not written */ }
+      }
+      resolve({ code, signal, timedOut, startedAt: t0, wallMs, maxRssKiB, io: ioRead, stdoutTail: out.slice(-keep), stderrTail: err.slice(-keep) });
     });
   });
 }

@@ -1,5 +1,5 @@
 // Checks that a destination tree equals the source: the same entries (types), and for regular
-// files the same size, permission bits, mtime (to the microsecond) and content. Big files are
+// files the same size, permission bits, mtime (to the microsecond, ±1: see MTIME_SLACK_US) and content. Big files are
 // compared with `cmp`, small ones in process. A file whose inode and ctime are unchanged since a
 // snapshot that was itself verified (see snapshotTree) is known to hold the same content and is
 // not read again (keeps the 100,000-file no-change scenario cheap to check).
@@ -30,6 +30,11 @@ export function snapshotTree(root) {
 }
 
 const CMP_THRESHOLD = 4 * 1024 * 1024;
+// Node's utimes takes seconds as a double: at today's epoch (~1.8e9 s) that resolves ~0.5 µs,
+// so a tool written in Node cannot set a nanosecond mtime (real files, e.g. PostgreSQL's) to
+// the exact microsecond. A copy off by less than that is still a copy; seconds or ms are not.
+const MTIME_SLACK_US = 1n;
+const absDiff = (a, b) => (a > b ? a - b : b - a);
 
 function sameContent(a, b, size) {
   if (size >= CMP_THRESHOLD) {
@@ -58,7 +63,7 @@ export function compareTrees(src, dst, { snapshot } = {}) {
     if (sa.type !== sb.type) { add(`type differs ${rel}: ${sa.type} vs ${sb.type}`); continue; }
     if (sa.type !== 'f') continue;
     if (sa.size !== sb.size) { add(`size differs ${rel}: ${sa.size} vs ${sb.size}`); continue; }
-    if (sa.mtimeUs !== sb.mtimeUs) add(`mtime differs ${rel}: ${sa.mtimeUs} vs ${sb.mtimeUs} µs`);
+    if (absDiff(sa.mtimeUs, sb.mtimeUs) > MTIME_SLACK_US) add(`mtime differs ${rel}: ${sa.mtimeUs} vs ${sb.mtimeUs} µs`);
     if ((sa.mode & 0o777) !== (sb.mode & 0o777)) add(`mode differs ${rel}: ${(sa.mode & 0o777).toString(8)} vs ${(sb.mode & 0o777).toString(8)}`);
     const snap = snapshot?.get(rel);
     if (snap && snap.ino === sb.ino && snap.ctimeNs === sb.ctimeNs && snap.size === sb.size) continue;
