@@ -19,6 +19,11 @@ export class ByteWindow {
     await new Promise<void>((resolve) => this.#waiting.push({ bytes, resolve }));
   }
 
+  /** Takes `bytes` at once, beyond the capacity if need be: for work that cannot wait (bounded otherwise). */
+  take(bytes: number): void {
+    this.#used += bytes;
+  }
+
   release(bytes: number): void {
     this.#used -= bytes;
     while (this.#waiting.length > 0 && this.#fits(this.#waiting[0]!.bytes)) {

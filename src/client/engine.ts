@@ -6,7 +6,7 @@ import { DirectoryTracker, type DirectoryFrame } from './directory-tracker.js';
 import { act, type ActionDeps } from './entry-actions.js';
 import { sameMtime } from './entry-decision.js';
 import { guarded, reportUpToDate, type EngineContext } from './engine-context.js';
-import { mergeListings, type Pair } from './listing-merge.js';
+import { mergeListings } from './listing-merge.js';
 import { SmallFileBatches } from './small-file-batches.js';
 
 /**
@@ -32,7 +32,27 @@ export interface EngineListings {
 export async function runEngine(ctx: EngineContext, listings: EngineListings): Promise<void> {
   const deletions = new DeletionQueue();
   const fatal: { error?: unknown } = {};
-  const tracker = new DirectoryTracker((frame) => finishDirectory(ctx, frame, fatal));
+  const tasks = new Set<Promise<void>>();
+  const gate = new ByteWindow(TASKS_IN_FLIGHT);
+  /** Starts an entry's work: counted in its directory, bounded, its failure reported. */
+  const start = (path: string, work: Promise<void>, parent: DirectoryFrame | undefined) => {
+    const task = track(ctx, path, work, fatal).finally(() => {
+      gate.release(1);
+      tasks.delete(task);
+    });
+    tasks.add(task);
+    tracker.track(parent, task);
+    return task;
+  };
+  const tracker: DirectoryTracker = new DirectoryTracker({
+    // A new directory nothing went into is created now; its metadata waits for that.
+    leave: (frame) => {
+      if (frame.create === undefined || frame.started > 0) return;
+      gate.take(1);
+      frame.ready = start(frame.path, frame.create(), frame.parent);
+    },
+    finish: (frame) => finishDirectory(ctx, frame, fatal),
+  });
   const deps: ActionDeps = {
     ctx,
     tracker,
@@ -41,8 +61,6 @@ export async function runEngine(ctx: EngineContext, listings: EngineListings): P
     // A batch holds a few small files; a file of more than 1 MiB goes chunk by chunk instead.
     smallFile: Math.min(ctx.chunk, LIMITS.maxBatchBytes / 8),
   };
-  const gate = new ByteWindow(TASKS_IN_FLIGHT);
-  const tasks = new Set<Promise<void>>();
   const plan = new PlanReporter(ctx);
   try {
     let replaced: string | undefined;
@@ -59,12 +77,7 @@ export async function runEngine(ctx: EngineContext, listings: EngineListings): P
         const work = act(deps, pair, parent);
         if (work === undefined) continue;
         await gate.acquire(1);
-        const task = track(ctx, pair, work, fatal).finally(() => {
-          gate.release(1);
-          tasks.delete(task);
-        });
-        tasks.add(task);
-        tracker.track(parent, task);
+        start(pair.path, work, parent);
       }
       reportUpToDate(ctx);
       plan.report(false);
@@ -81,8 +94,8 @@ export async function runEngine(ctx: EngineContext, listings: EngineListings): P
 }
 
 /** Runs one entry's work: its own failure is reported; a fatal one is kept to stop the sync. */
-function track(ctx: EngineContext, pair: Pair, work: Promise<void>, fatal: { error?: unknown }): Promise<void> {
-  return guarded(ctx, pair.path, () => work).then(
+function track(ctx: EngineContext, path: string, work: Promise<void>, fatal: { error?: unknown }): Promise<void> {
+  return guarded(ctx, path, () => work).then(
     () => {},
     (error: unknown) => {
       if (!('error' in fatal)) fatal.error = error;

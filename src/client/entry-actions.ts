@@ -29,13 +29,13 @@ export function act(deps: ActionDeps, pair: Pair, parent: DirectoryFrame | undef
   const { ctx } = deps;
   const decision = decide(pair, { smallFile: deps.smallFile, skipDigest: ctx.skipDigest, inplace: ctx.inplace });
   const { src, dst, path } = pair;
-  const ready = parent?.ready ?? Promise.resolve();
+  const ready = parent?.gate ?? Promise.resolve();
   switch (decision.kind) {
     case 'unreadable':
       ctx.summary.filesFailed++;
       ctx.emit({ type: 'error', path, code: ErrorCode.IO, message: decision.entry.error ?? `${path}: cannot be read` });
       // A source directory listed at least enters the path, so what it holds has a parent.
-      if (src?.kind === 'd') deps.tracker.enter(src, undefined, ready);
+      if (src?.kind === 'd') deps.tracker.enter(src, undefined, ready, ready);
       return undefined;
     case 'special':
       ctx.emit({ type: 'warning', path, code: ErrorCode.SPECIAL_FILE, message: `${path}: skipping special file (not a regular file, directory or symlink)` });
@@ -58,20 +58,27 @@ export function act(deps: ActionDeps, pair: Pair, parent: DirectoryFrame | undef
 /** Enters a source directory; creating it (after clearing the way) is work its contents wait for. */
 function directory(deps: ActionDeps, src: Entry, dst: Entry | undefined, decision: Extract<Decision, { kind: 'directory' }>, parent: DirectoryFrame | undefined): Promise<void> | undefined {
   const { ctx, tracker } = deps;
-  const parentReady = parent?.ready ?? Promise.resolve();
+  const parentGate = parent?.gate ?? Promise.resolve();
   // The root always exists (a dry run into a directory that does not exist pretends it does).
   if (!decision.create || src.path === '') {
-    tracker.enter(src, dst, parentReady);
+    tracker.enter(src, dst, parentGate, parentGate);
     return undefined;
   }
-  const created = parentReady.then(async () => {
-    if (decision.replace) await clearWay(deps, dst!, parent);
+  if (parent !== undefined) parent.touched = true;
+  ctx.emit({ type: 'mkdir', path: src.path });
+  if (!decision.replace) {
+    // Work inside goes at once and creates it (the destination makes missing parents): only a
+    // directory nothing goes into is created by a request of its own, when the listings leave it.
+    tracker.enter(src, undefined, parentGate, parentGate, () => ctx.dest.mkdir(src.path));
+    return undefined;
+  }
+  // Something else is in the way: removed first, and what goes inside waits for that.
+  const created = parentGate.then(async () => {
+    await clearWay(deps, dst!, parent);
     await ctx.dest.mkdir(src.path);
-    if (parent !== undefined) parent.touched = true;
-    ctx.emit({ type: 'mkdir', path: src.path });
   });
   created.catch(() => {}); // reported through the returned work
-  tracker.enter(src, dst?.kind === 'd' ? dst : undefined, created);
+  tracker.enter(src, undefined, created, created);
   return created;
 }
 

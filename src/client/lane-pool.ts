@@ -185,8 +185,9 @@ export class LanePool {
   }
 
   /**
-   * Ends the session on the server (best effort, waiting at most `patience` ms for its answer)
-   * and closes every lane. Calling it again waits for the first call.
+   * Ends the session on the server (waiting at most `patience` ms for its answer: one round
+   * trip, so that the server frees the session now rather than when it expires) and closes
+   * every lane. Calling it again waits for the first call.
    */
   close(patience = 2000): Promise<void> {
     this.#closed ??= this.#close(patience);

@@ -56,9 +56,14 @@ export class FileWriter {
   async begin(key: string, target: string, size: number): Promise<void> {
     let pending = this.#open.get(key);
     if (pending === undefined) {
-      pending = this.#openFile(target);
+      // Forgotten before the failure is seen, so that an attempt made on hearing of it (after
+      // creating the missing directory) opens the file anew.
+      const opening: Promise<OpenFile> = this.#openFile(target).catch((error: unknown) => {
+        if (this.#open.get(key) === opening) this.#open.delete(key);
+        throw error;
+      });
+      pending = opening;
       this.#open.set(key, pending);
-      pending.catch(() => this.#open.delete(key));
     }
     const file = await pending;
     file.size = size;

@@ -1,6 +1,6 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { lstat, lutimes, mkdir, rm, rmdir, symlink, unlink, chmod, utimes } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ErrorCode, fsPath, LIMITS, ParecoError, toParecoError, type Entry } from '../../protocol/index.js';
 import type { Digest } from '../digest/registry.js';
 import { RangeDigest } from '../digest/range-digest.js';
@@ -225,7 +225,7 @@ export class LocalTree implements Tree {
     // The cached block digests stay valid: the partial file starts as the file they were
     // computed from (or is that partial file). Each write drops the chunk it changes. A new
     // size only cuts or extends the end, and a cut block never matches a whole one's digest.
-    const begun = this.#mutate(path, (absolute) => this.#writer.begin(path, absolute, size));
+    const begun = this.#mutate(path, (absolute) => this.#inParents(absolute, () => this.#writer.begin(path, absolute, size)));
     this.#beginning.set(path, begun);
     const settle = () => {
       if (this.#beginning.get(path) === begun) this.#beginning.delete(path);
@@ -241,7 +241,10 @@ export class LocalTree implements Tree {
         throw new ParecoError(ErrorCode.PROTOCOL, `${path}: chunk of ${data.length} bytes exceeds the session chunk size`);
       }
       this.#verify(path, offset, data, digest);
-      if (!this.#writer.isOpen(path)) await this.begin(path, size);
+      // A begin under way (maybe creating the directory first) is awaited, not raced.
+      const beginning = this.#beginning.get(path);
+      if (beginning !== undefined) await beginning;
+      else if (!this.#writer.isOpen(path)) await this.begin(path, size);
       const { chunk } = this.#options;
       for (let i = Math.floor(offset / chunk); i * chunk < offset + data.length; i++) this.#blocks.forgetChunk(path, i);
       await this.#writer.write(path, offset, data);
@@ -264,13 +267,31 @@ export class LocalTree implements Tree {
             throw new ParecoError(ErrorCode.PROTOCOL, `${path}: ${data.length} bytes exceed the session chunk size`);
           }
           this.#verify(path, 0, data, digest);
-          await this.#writer.put(path, absolute, data, meta);
+          await this.#inParents(absolute, () => this.#writer.put(path, absolute, data, meta));
         }).then(
           () => undefined,
           (error: unknown) => toParecoError(error, path),
         );
       }),
     );
+  }
+
+  /**
+   * Runs `create`, which makes an entry at `absolute`; if its directory is missing, creates the
+   * directories on the way first (all under the root: their parents were checked by resolve).
+   * The client sends an entry's directory and the entry itself at once, on any lanes, rather
+   * than wait a round trip for each new directory; whichever arrives first creates it.
+   */
+  async #inParents<T>(absolute: string, create: () => Promise<T>): Promise<T> {
+    try {
+      return await create();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      const parent = dirname(absolute);
+      if (parent.length <= this.#options.root.length) throw error;
+      await this.#dirs.around(parent, () => mkdir(fsPath(parent), { recursive: true }));
+      return create();
+    }
   }
 
   #verify(path: string, offset: number, data: Buffer, digest: Buffer): void {
@@ -299,7 +320,7 @@ export class LocalTree implements Tree {
 
   mkdir(path: string): Promise<void> {
     return this.#mutate(path, async (absolute) => {
-      await this.#dirs.around(absolute, () => mkdir(fsPath(absolute))).catch(async (error: NodeJS.ErrnoException) => {
+      await this.#inParents(absolute, () => this.#dirs.around(absolute, () => mkdir(fsPath(absolute)))).catch(async (error: NodeJS.ErrnoException) => {
         if (error.code !== 'EEXIST' || !(await lstat(fsPath(absolute))).isDirectory()) throw error;
       });
     });
@@ -311,7 +332,7 @@ export class LocalTree implements Tree {
         if (error.code !== 'ENOENT') throw error;
       });
       this.root.forget();
-      await this.#dirs.around(absolute, () => symlink(fsPath(target), fsPath(absolute)));
+      await this.#inParents(absolute, () => this.#dirs.around(absolute, () => symlink(fsPath(target), fsPath(absolute))));
       await lutimes(fsPath(absolute), new Date(), mtimeSeconds(mtime));
     });
   }

@@ -13,6 +13,7 @@ import {
   SERVER_VERSION_HEADER,
 } from '../../protocol/index.js';
 import { batchSendsPerTurn } from './send-batching.js';
+import { requestTrace } from './request-trace.js';
 import type { Cancellation } from './cancellation.js';
 import { startHeartbeat, type HeartbeatOptions } from './heartbeat.js';
 import { redactProxy } from './proxy-for.js';
@@ -38,7 +39,10 @@ export interface ConnectOptions {
 
 interface Pending {
   expect: Response['t'];
+  type: Request['t'];
   bytes: number;
+  /** performance.now() when it was sent (for the trace). */
+  sent: number;
   /** When it was sent; undefined for requests that may legitimately take long (see watchdog). */
   sentAt: number | undefined;
   resolve: (response: Response) => void;
@@ -60,6 +64,8 @@ export class ClientLane {
   #closeListeners: ((error: ParecoError) => void)[] = [];
   /** Payload bytes of requests sent and not yet answered: the scheduler balances lanes on it. */
   inFlightBytes = 0;
+  /** A number for the trace: lanes in the order they connected. */
+  readonly #number = ++lanesMade;
   /** What the server said it is in the upgrade answer (`0.2.0; protocol=1`), if it did. */
   readonly serverVersion: string | undefined;
 
@@ -210,9 +216,10 @@ export class ClientLane {
   request<T extends Response['t']>(body: RequestBody, expect: T): Promise<Extract<Response, { t: T }>> {
     if (this.#closedError !== undefined) return Promise.reject(this.#closedError);
     const id = this.#nextId++;
-    const bytes = body.t === 'write' ? body.data.length : body.t === 'read' ? body.length : 0;
+    const bytes = payloadBytes(body);
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { expect, bytes, sentAt: body.t === 'begin' || body.t === 'commit' ? undefined : Date.now(), resolve: resolve as (r: Response) => void, reject });
+      const sentAt = body.t === 'begin' || body.t === 'commit' ? undefined : Date.now();
+      this.#pending.set(id, { expect, type: body.t, bytes, sent: performance.now(), sentAt, resolve: resolve as (r: Response) => void, reject });
       this.inFlightBytes += bytes;
       const onSent = (error?: Error | null) => {
         if (error) this.#fail(new ParecoError(ErrorCode.CONNECTION, `send failed: ${error.message}`, { cause: error }));
@@ -253,6 +260,7 @@ export class ClientLane {
       return;
     }
     this.#pending.delete(response.id);
+    requestTrace?.(this.#number, pending.type, pending.bytes, pending.sent);
     this.inFlightBytes -= pending.bytes;
     if (response.t === 'error') pending.reject(new ParecoError(response.code, response.message));
     else if (response.t !== pending.expect) {
@@ -267,6 +275,23 @@ export class ClientLane {
     this.#pending.clear();
     this.inFlightBytes = 0;
     for (const listener of this.#closeListeners) listener(error);
+  }
+}
+
+let lanesMade = 0;
+
+/** Payload bytes a request moves, either way: what the scheduler balances lanes on. */
+function payloadBytes(body: RequestBody): number {
+  switch (body.t) {
+    case 'write':
+    case 'putmany':
+      return body.data.length;
+    case 'read':
+      return body.length;
+    case 'readmany':
+      return body.files.reduce((sum, file) => sum + file.size, 0);
+    default:
+      return 0;
   }
 }
 

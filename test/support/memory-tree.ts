@@ -84,6 +84,7 @@ export class MemoryTree implements Tree {
 
   async write(path: string, offset: number, size: number, data: Buffer, digest: Buffer): Promise<void> {
     if (!this.#range.of(data).equals(digest)) throw new ParecoError(ErrorCode.DIGEST_MISMATCH, `${path}: digest`);
+    this.#parentMustExist(path);
     if (!this.#open.has(path)) await this.begin(path, size);
     data.copy(this.#open.get(path)!, offset);
     this.log.push(`write ${path} ${offset}+${data.length}`);
@@ -113,7 +114,7 @@ export class MemoryTree implements Tree {
 
   async mkdir(path: string): Promise<void> {
     this.#parentMustExist(path);
-    this.nodes.set(path, { entry: { path, kind: 'd', size: 0, mtime: Date.now(), mode: 0o755 } });
+    if (this.nodes.get(path)?.entry.kind !== 'd') this.nodes.set(path, { entry: { path, kind: 'd', size: 0, mtime: Date.now(), mode: 0o755 } });
     this.log.push(`mkdir ${path}`);
   }
 
@@ -142,8 +143,16 @@ export class MemoryTree implements Tree {
     return node.data;
   }
 
+  /** As the real destination does, creates the missing directories on the way (logged as `mkdir -p`). */
   #parentMustExist(path: string): void {
     const parent = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
-    if (this.nodes.get(parent)?.entry.kind !== 'd') throw new ParecoError(ErrorCode.NOT_FOUND, `${path}: no such directory ${parent}`);
+    const node = this.nodes.get(parent);
+    if (node === undefined) {
+      this.#parentMustExist(parent);
+      this.nodes.set(parent, { entry: { path: parent, kind: 'd', size: 0, mtime: Date.now(), mode: 0o755 } });
+      this.log.push(`mkdir -p ${parent}`);
+    } else if (node.entry.kind !== 'd') {
+      throw new ParecoError(ErrorCode.NOT_FOUND, `${path}: ${parent} is not a directory`);
+    }
   }
 }

@@ -58,22 +58,35 @@ const position = (log: string[], line: string) => {
 };
 
 describe('the engine, on trees in memory', () => {
-  test('a fresh copy: every directory exists before what it holds, and gets its metadata after it', async () => {
+  test('a fresh copy: every directory gets its metadata after its own entries', async () => {
     const { source, dest } = trees();
     source.addDir('a', { mode: 0o750, mtime: 5_000 }).addDir('a/b', { mtime: 6_000 }).addFile('a/b/c.txt', 'c').addFile('a/big', Buffer.alloc(3 * CHUNK + 5, 7));
     source.addFile('top.txt', 'top').addLink('a/link', '../top.txt').addDir('empty', { mtime: 7_000 });
     const { ctx } = await sync(source, dest);
     assert.deepEqual(contents(dest), contents(source));
     const log = dest.log;
-    assert.ok(position(log, 'mkdir a') < position(log, 'mkdir a/b'));
-    assert.ok(position(log, 'mkdir a/b') < position(log, 'put a/b/c.txt'));
+    // Entries go into new directories at once (the destination creates missing parents): a
+    // directory's metadata still comes after its own entries.
     assert.ok(position(log, 'put a/b/c.txt') < position(log, 'meta a/b'));
-    assert.ok(position(log, 'meta a/b') < position(log, 'meta a'));
+    // New directories are created by what goes into them (one request less each); only an
+    // empty one gets a mkdir of its own.
+    assert.ok(!log.includes('mkdir a') && !log.includes('mkdir a/b'));
+    assert.ok(log.includes('mkdir empty'));
+    // A new subdirectory is created by its contents, so 'a' waits for them before its metadata.
+    assert.ok(position(log, 'put a/b/c.txt') < position(log, 'meta a'));
     assert.ok(position(log, 'commit a/big') < position(log, 'meta a'));
     assert.ok(position(log, 'symlink a/link') < position(log, 'meta a'));
-    assert.equal(log.at(-1), 'meta ', 'the root last');
+    for (const top of ['meta a', 'mkdir empty', 'put top.txt']) assert.ok(position(log, top) < position(log, 'meta '), `${top} before the root's metadata`);
     assert.equal(ctx.summary.filesTransferred, 3);
     assert.equal(ctx.summary.filesTotal, 3);
+  });
+
+  test('a directory whose mode shuts its owner out gets it only after everything inside', async () => {
+    const { source, dest } = trees();
+    source.addDir('locked', { mode: 0o600 }).addDir('locked/sub').addFile('locked/sub/f', 'f');
+    await sync(source, dest);
+    assert.ok(position(dest.log, 'put locked/sub/f') < position(dest.log, 'meta locked'));
+    assert.ok(position(dest.log, 'meta locked/sub') < position(dest.log, 'meta locked'));
   });
 
   test('a re-sync of the same trees changes nothing and counts everything up to date', async () => {
