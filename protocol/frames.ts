@@ -78,6 +78,13 @@ export interface OpenRequest {
   fsync: boolean;
   /** Dry run: the session lists and hashes but never writes, creates or locks anything. */
   dry: boolean;
+  /**
+   * The session's id and resume key, chosen by the client, so that every lane can send the same
+   * `open` at once: the first to arrive opens the session, the others join it (the key must
+   * match). Without them, the server chooses and the other lanes `join`.
+   */
+  session?: string;
+  key?: string;
 }
 export interface JoinRequest { t: 'join'; id: number; v: number; session: string; key: string }
 /**
@@ -126,7 +133,8 @@ export type Request =
   | CloseRequest;
 
 export interface OkResponse { t: 'ok'; id: number }
-export interface OpenedResponse { t: 'opened'; id: number; session: string; key: string; server: string }
+/** `joined`: the lane joined a session another lane of the same client opened (see OpenRequest.session). */
+export interface OpenedResponse { t: 'opened'; id: number; session: string; key: string; server: string; joined: boolean }
 export interface EntriesResponse { t: 'entries'; id: number; entries: Entry[]; done: boolean }
 export interface HashesResponse { t: 'hashes'; id: number; size: number; partial: boolean; digests: Buffer[] }
 /** A failure of one file of a batch. */
@@ -162,6 +170,13 @@ export interface DecodeLimits {
 const DEFAULT_DECODE_LIMITS: DecodeLimits = { maxData: LIMITS.maxChunk };
 
 type RequestParser = (f: Fields, limits: DecodeLimits) => Request;
+
+/** A session id chosen by a client: 16 to 64 letters, digits, '-' or '_'. */
+function sessionId(f: Fields, frame: string): string {
+  const id = str(f, frame, 'session', 64);
+  if (!/^[A-Za-z0-9_-]{16,64}$/.test(id)) throw new ParecoError(ErrorCode.PROTOCOL, `malformed ${frame} frame: session must be 16 to 64 letters, digits, - or _`);
+  return id;
+}
 
 /** Longest symlink target (Linux: PATH_MAX less its NUL). */
 const MAX_TARGET_BYTES = 4095;
@@ -210,6 +225,7 @@ const requestParsers: Record<Request['t'], RequestParser> = {
     inplace: bool(f, 'open', 'inplace'),
     fsync: bool(f, 'open', 'fsync'),
     dry: f.dry === undefined ? false : bool(f, 'open', 'dry'),
+    ...(f.session === undefined ? {} : { session: sessionId(f, 'open'), key: str(f, 'open', 'key', 128) }),
   }),
   join: (f) => ({
     t: 'join',
@@ -376,6 +392,7 @@ const responseParsers: Record<Response['t'], ResponseParser> = {
     session: str(f, 'opened', 'session', 64),
     key: str(f, 'opened', 'key', 128),
     server: str(f, 'opened', 'server', 64),
+    joined: bool(f, 'opened', 'joined'),
   }),
   entries: (f) => ({
     t: 'entries',

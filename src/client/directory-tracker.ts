@@ -17,8 +17,12 @@ export interface DirectoryFrame {
   create: (() => Promise<void>) | undefined;
   /** Work started inside it so far. */
   started: number;
-  /** Its parent waits for it to finish (it is created by its contents, or its parent shuts its owner out). */
-  holdsParent: boolean;
+  /**
+   * What its parent waits for: nothing (an existing directory), its contents (a new one is
+   * created by them, which changes the parent's mtime), or also its own metadata (the parent's
+   * new mode shuts its owner out of what is below).
+   */
+  holdsParent: 'no' | 'contents' | 'metadata';
   /**
    * What work inside must wait for. The destination creates missing directories on its own as
    * entries go into them, so work inside need not wait for the directory's creation, except
@@ -83,9 +87,9 @@ export class DirectoryTracker {
     const parent = this.current;
     // A new directory is created by what goes into it: its parent, whose mtime that changes,
     // waits for it. So does a parent whose new mode would shut its owner out of what is below.
-    const holdsParent = parent !== undefined && (create !== undefined || (parent.src.mode & 0o100) === 0);
+    const holdsParent = parent === undefined ? 'no' : (parent.src.mode & 0o100) === 0 ? 'metadata' : create !== undefined ? 'contents' : 'no';
     const frame: DirectoryFrame = { path: src.path, src, dst, ready, gate, create, started: 0, holdsParent, outstanding: 0, open: true, touched: false, parent };
-    if (holdsParent) parent!.outstanding++;
+    if (holdsParent !== 'no') parent!.outstanding++;
     this.#unfinished++;
     this.#path.push(frame);
     return frame;
@@ -121,14 +125,16 @@ export class DirectoryTracker {
   #settle(frame: DirectoryFrame): void {
     if (frame.open || frame.outstanding > 0) return;
     frame.outstanding = -1; // finished: never again
+    if (frame.holdsParent === 'contents') this.#release(frame.parent!);
     void this.#finish(frame).then(() => {
-      const parent = frame.parent;
-      if (frame.holdsParent) {
-        parent!.outstanding--;
-        this.#settle(parent!);
-      }
+      if (frame.holdsParent === 'metadata') this.#release(frame.parent!);
       if (--this.#unfinished === 0 && this.#finishing) this.#all();
     });
+  }
+
+  #release(parent: DirectoryFrame): void {
+    parent.outstanding--;
+    this.#settle(parent);
   }
 }
 

@@ -8,6 +8,7 @@ import {
   type OpenRequest,
   type Response,
 } from '../../protocol/index.js';
+import { randomBytes } from 'node:crypto';
 import { Cancellation } from '../transport/cancellation.js';
 import { ClientLane, type ConnectOptions, type RequestBody } from '../transport/client-lane.js';
 import { retryDelay } from './retry-delay.js';
@@ -103,8 +104,11 @@ export class LanePool {
   ): Promise<LanePool> {
     const cancellation = new Cancellation(options.signal);
     const connect = { ...options, cancellation };
+    // The session's id and key are ours: every lane sends the same open at once, and whichever
+    // arrives first opens the session that the others join (no join round trip after the open).
+    const opening = { ...open, session: randomBytes(12).toString('base64url'), key: randomBytes(24).toString('base64url') };
     try {
-      const { first, opened, early, listing } = await openFirst(url, count, open, connect, prefetch);
+      const { first, opened, early, listing } = await openFirst(url, count, opening, connect, prefetch);
       const session = { id: opened.session, key: opened.key, server: opened.server };
       const pool = new LanePool(url, options, cancellation, session, count, first);
       pool.#listing = listing;
@@ -133,12 +137,12 @@ export class LanePool {
     });
   }
 
-  /** Puts a lane that connected during the open in its slot once it has joined the session. */
+  /** Puts a lane that connected and sent the open with the first in its slot (or joins it anew). */
   async #adopt(slot: Slot, connecting: Promise<ClientLane>): Promise<void> {
     const connect = { ...this.#options, cancellation: this.#cancellation };
     try {
       const lane = await connecting.then(
-        (ready) => (ready.closed ? joinLane(this.#url, this.session, connect) : join(ready, this.session)),
+        (ready) => (ready.closed ? joinLane(this.#url, this.session, connect) : ready),
         () => joinLane(this.#url, this.session, connect),
       );
       if (this.#closing) lane.close();
@@ -324,15 +328,13 @@ async function openFirst(
   options: Connect,
   prefetch: { digests: boolean } | undefined,
 ): Promise<{ first: ClientLane; opened: Extract<Response, { t: 'opened' }>; early: Promise<ClientLane>[]; listing: Map<number, Promise<Extract<Response, { t: 'entries' }>>> }> {
-  let early: Promise<ClientLane>[] = [];
+  // The other lanes connect and send the same open at once (see LanePool.open).
+  const early = Array.from({ length: count - 1 }, () => ClientLane.connect(url, options).then((lane) => opened(lane, open)));
+  for (const connecting of early) connecting.catch(() => {});
   for (let attempt = 0; ; attempt++) {
     let first: ClientLane | undefined;
     try {
       first = await ClientLane.connect(url, options);
-      if (early.length === 0) {
-        early = Array.from({ length: count - 1 }, () => ClientLane.connect(url, options));
-        for (const connecting of early) connecting.catch(() => {});
-      }
       const opening = first.request({ t: 'open', v: PROTOCOL_VERSION, ...open }, 'opened');
       // The listing starts in the same exchange: its first batches ride right behind the open.
       const listing = new Map<number, Promise<Extract<Response, { t: 'entries' }>>>();
@@ -357,6 +359,17 @@ async function openFirst(
       if (options.cancellation.cancelled) throw new ParecoError(ErrorCode.ABORTED, 'interrupted');
       throw error;
     }
+  }
+}
+
+/** A lane once the open it sent is answered (it opened or joined the session); closed if refused. */
+async function opened(lane: ClientLane, open: Omit<OpenRequest, 'id' | 't' | 'v'>): Promise<ClientLane> {
+  try {
+    await lane.request({ t: 'open', v: PROTOCOL_VERSION, ...open }, 'opened');
+    return lane;
+  } catch (error) {
+    lane.close();
+    throw error;
   }
 }
 

@@ -72,10 +72,12 @@ export function laneHooks(lane: {
       const request = pending.get(response.id);
       pending.delete(response.id);
       const ok = response.t !== 'error';
-      if (response.t === 'opened' && request?.mode !== undefined) {
+      if (response.t === 'opened' && !response.joined && request?.mode !== undefined) {
         live.opened(response.session, request.mode);
         metrics?.sessionOpened(request.mode);
         joined(response.session);
+      } else if (response.t === 'opened') {
+        joined(response.session); // the same open as the sync's first lane: a join
       } else if (ok && request?.type === 'join' && request.session !== undefined) {
         joined(request.session);
       }

@@ -127,14 +127,19 @@ export function serveLane(ws: WebSocket, context: LaneContext): void {
       );
     }
     if (request.t === 'open') {
-      context.hooks?.admitOpen();
-      const opened = await context.registry.open(request, ws);
+      // Only a new session may be refused while draining: another lane of a running one joins.
+      if (!context.registry.joins(request)) context.hooks?.admitOpen();
+      const { session: opened, created } = await context.registry.open(request, ws);
       if (ws.readyState !== ws.OPEN) opened.lanes.delete(ws);
       session = opened;
-      opened.client = context.peer;
       limits = { maxData: opened.chunk };
-      context.log({ event: 'session-opened', session: opened.id, client: context.peer, mode: opened.mode, dry: opened.dry, dir: opened.root });
-      send({ t: 'opened', id: request.id, session: opened.id, key: opened.key, server: VERSION });
+      if (created) {
+        opened.client = context.peer;
+        context.log({ event: 'session-opened', session: opened.id, client: context.peer, mode: opened.mode, dry: opened.dry, dir: opened.root });
+      } else {
+        context.log({ event: 'lane-joined', session: opened.id, client: context.peer, lanes: opened.lanes.size });
+      }
+      send({ t: 'opened', id: request.id, session: opened.id, key: opened.key, server: VERSION, joined: !created });
       return;
     }
     const joined = context.registry.join(request.session, request.key);

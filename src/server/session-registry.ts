@@ -40,6 +40,8 @@ export const REGISTRY_DEFAULTS = { maxSessions: 64, maxLanes: 64 };
 export class SessionRegistry {
   readonly #sessions = new Map<string, Session>();
   readonly #expired = new Set<string>();
+  /** Sessions being opened with a client's id: a lane of the same sync arriving meanwhile joins. */
+  readonly #opening = new Map<string, Promise<Session>>();
   readonly #options: RegistryOptions;
   readonly #sweeper: NodeJS.Timeout;
 
@@ -53,7 +55,37 @@ export class SessionRegistry {
     return this.#sessions.size;
   }
 
-  async open(request: OpenRequest, lane: WebSocket): Promise<Session> {
+  /**
+   * True when `open` would join a session rather than open one: a lane of a sync whose first
+   * lane opened it already (or is opening it now) with the id its client chose.
+   */
+  joins(request: OpenRequest): boolean {
+    return request.session !== undefined && (this.#sessions.has(request.session) || this.#opening.has(request.session));
+  }
+
+  /**
+   * Opens a session, or joins the one with the id the client chose (every lane of a sync sends
+   * the same open at once; see OpenRequest.session). `created` says which.
+   */
+  async open(request: OpenRequest, lane: WebSocket): Promise<{ session: Session; created: boolean }> {
+    const id = request.session;
+    if (id !== undefined) {
+      const existing = this.#sessions.get(id) ?? (await this.#opening.get(id)?.catch(() => undefined));
+      if (existing !== undefined) return { session: this.#admit(id, existing, request.key ?? '', lane), created: false };
+    }
+    const opening = this.#create(request, lane);
+    if (id !== undefined) {
+      this.#opening.set(id, opening);
+      const forget = () => this.#opening.delete(id);
+      opening.then(forget, forget);
+    }
+    return { session: await opening, created: true };
+  }
+
+  async #create(request: OpenRequest, lane: WebSocket): Promise<Session> {
+    if (request.session !== undefined && this.#expired.has(request.session)) {
+      throw new ParecoError(ErrorCode.SESSION_EXPIRED, `session ${request.session} expired after being idle`);
+    }
     if (this.#options.readOnly && request.mode === 'upload' && !request.dry) {
       throw new ParecoError(ErrorCode.FORBIDDEN, 'this server is read-only: only downloads are allowed');
     }
@@ -77,7 +109,7 @@ export class SessionRegistry {
       dryRun: request.dry,
       cancelled: () => session?.ended ?? false,
     });
-    session = new Session({ id: sessionId(), key: nanoid(32), mode: request.mode, dry: request.dry, root, tree, chunk: request.chunk });
+    session = new Session({ id: request.session ?? sessionId(), key: request.key ?? nanoid(32), mode: request.mode, dry: request.dry, root, tree, chunk: request.chunk });
     // Check and register without an await in between, so two opens cannot both win a lock.
     const replaced = session.writes ? this.#lockedBy(root) : [];
     session.lanes.add(lane);
@@ -88,17 +120,23 @@ export class SessionRegistry {
 
   join(id: string, key: string): Session {
     const session = this.#sessions.get(id);
+    if (session === undefined && this.#expired.has(id)) {
+      throw new ParecoError(ErrorCode.SESSION_EXPIRED, `session ${id} expired after being idle`);
+    }
+    return this.#admit(id, session, key);
+  }
+
+  /** Checks the key and the lane limit of a session a lane joins; adds the lane when given. */
+  #admit(id: string, session: Session | undefined, key: string, lane?: WebSocket): Session {
     if (session === undefined || !sameSecret(session.key, key)) {
-      if (session === undefined && this.#expired.has(id)) {
-        throw new ParecoError(ErrorCode.SESSION_EXPIRED, `session ${id} expired after being idle`);
-      }
       throw new ParecoError(ErrorCode.SESSION_NOT_FOUND, `no session ${id} with that key`);
     }
     const maxLanes = this.#options.maxLanes ?? REGISTRY_DEFAULTS.maxLanes;
     if (session.lanes.size >= maxLanes) {
-      throw new ParecoError(ErrorCode.LIMIT, `session ${id} has ${maxLanes} connections already (--max-lanes)`);
+      throw new ParecoError(ErrorCode.LIMIT, `session ${session.id} has ${maxLanes} connections already (--max-lanes)`);
     }
     session.touch();
+    if (lane !== undefined) session.lanes.add(lane);
     return session;
   }
 
