@@ -149,6 +149,8 @@ export interface BlockListResponse { t: 'blocklist'; id: number; digests: Buffer
 /** `size` and `mtime` are the source file's, taken after the read (to notice a live file). */
 export interface DataResponse { t: 'data'; id: number; data: Buffer; digest: Buffer; size: number; mtime: number }
 export interface ErrorResponse { t: 'error'; id: number; code: ErrorCode; message: string }
+/** The answer to `close`: files and bytes of the server's side whose digests came from its cache. */
+export interface ClosedResponse { t: 'closed'; id: number; cachedFiles: number; cachedBytes: number }
 
 export type Response =
   | OkResponse
@@ -160,6 +162,7 @@ export type Response =
   | BlockListResponse
   | StatResponse
   | DataResponse
+  | ClosedResponse
   | ErrorResponse;
 
 /** Limits the decoder enforces; `maxData` follows the session's chunk size. */
@@ -386,6 +389,7 @@ function digestList(f: Fields, frame: string): { size: number; partial: boolean;
 
 const responseParsers: Record<Response['t'], ResponseParser> = {
   ok: (f) => ({ t: 'ok', id: uint(f, 'ok', 'id') }),
+  closed: (f) => ({ t: 'closed', id: uint(f, 'closed', 'id'), cachedFiles: uint(f, 'closed', 'cachedFiles'), cachedBytes: uint(f, 'closed', 'cachedBytes') }),
   opened: (f) => ({
     t: 'opened',
     id: uint(f, 'opened', 'id'),

@@ -1,5 +1,7 @@
 import type { Writable } from 'node:stream';
+import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
+import { defaultCacheDir } from '../fs/cache-dir.js';
 import { HASHES, LIMITS, MODES, PROTOCOL_VERSION, type HashName, type Mode } from '../../protocol/index.js';
 import { sync, SYNC_DEFAULTS } from '../client/sync.js';
 import type { SyncSummary } from '../client/sync-report.js';
@@ -22,6 +24,8 @@ interface ClientOptions {
   block?: number;
   hash: HashName;
   skipDigest?: boolean;
+  cache: boolean;
+  cacheDir?: string;
   deleteUnexpected?: boolean;
   inplace?: boolean;
   include?: string[];
@@ -76,6 +80,8 @@ function program(): Command {
     .option('--block <size>', 'inside a chunk that differs, compare and send blocks of this size (default 8K)', sizeOption(1, LIMITS.maxChunk))
     .addOption(new Option('--hash <name>', 'chunk digest').choices(HASHES).default(SYNC_DEFAULTS.hash))
     .option('--skip-digest', 'skip files whose size and mtime are equal without comparing digests')
+    .option('--cache-dir <dir>', 'keep digests of files read or written here between syncs (default: $XDG_CACHE_HOME/pareco, else ~/.cache/pareco)')
+    .option('--no-cache', 'read every file compared, trusting no digest kept from an earlier sync')
     .option('--delete-unexpected', 'delete destination entries that are not in the source (within the filters)')
     .addOption(new Option('--delete', 'alias of --delete-unexpected').implies({ deleteUnexpected: true }))
     .option('--inplace', 'write into destination files directly instead of a partial file renamed at the end')
@@ -123,6 +129,11 @@ export async function runClient(argv: string[], io = { stdout: process.stdout, s
     throw error;
   }
 
+  if (options.cacheDir !== undefined && !options.cache) {
+    io.stderr.write('pareco: --cache-dir and --no-cache contradict each other\n');
+    return ExitCode.USAGE;
+  }
+
   const reporter = new Reporter({
     level: options.logLevel,
     json: options.json ?? false,
@@ -159,6 +170,7 @@ export async function runClient(argv: string[], io = { stdout: process.stdout, s
       ...(options.block === undefined ? {} : { block: options.block }),
       hash: options.hash,
       skipDigest: options.skipDigest ?? false,
+      ...(options.cache ? { cacheDir: resolve(options.cacheDir ?? defaultCacheDir()) } : {}),
       deleteUnexpected: options.deleteUnexpected ?? false,
       inplace: options.inplace ?? false,
       include: options.include ?? [],

@@ -180,6 +180,7 @@ export class Reporter {
           (summary.dryRun ? ' (dry run: nothing was changed)' : ''),
         `bytes: ${formatSize(summary.bytesTotal)} total, ${formatSize(summary.bytesTransferred)} transferred, ${formatSize(summary.bytesSkipped)} skipped`,
         `time: ${seconds.toFixed(2)}s, speed ${rate(summary.bytesTransferred)}, effective ${rate(summary.bytesTotal)}`,
+        ...cacheLine(summary),
       ].join('\n'),
     );
     this.flush();
@@ -211,4 +212,11 @@ export class Reporter {
     if (this.#stdoutBatch !== undefined) this.#stdoutBatch.write(line);
     else this.#options.stdout.write(line);
   }
+}
+
+/** What the digest cache saved, when it saved anything: files not read on either side. */
+function cacheLine({ cached: { local, remote } }: SyncSummary): string[] {
+  if (local.files === 0 && remote.files === 0) return [];
+  const side = (saving: { files: number; bytes: number }, where: string) => `${saving.files} files (${formatSize(saving.bytes)}) ${where}`;
+  return [`digests from the cache, not read: ${side(local, 'here')}, ${side(remote, 'on the server')}`];
 }

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { isIP } from 'node:net';
 import { Command, CommanderError, Option } from 'commander';
+import { defaultCacheDir } from '../fs/cache-dir.js';
 import { normaliseBasePath, startServer } from '../server/server.js';
 import { jsonLine, LOG_FORMATS, plainLine, type LogFormat, type ServerLog } from '../server/server-log.js';
 import { DEFAULT_HEARTBEAT } from '../transport/heartbeat.js';
@@ -31,6 +33,8 @@ interface ServerCliOptions {
   metricsTokenFile?: string;
   logFormat: LogFormat;
   drainTimeout: number;
+  cache: boolean;
+  cacheDir?: string;
 }
 
 /**
@@ -62,6 +66,8 @@ function program(): Command {
     .option('--max-sessions <n>', 'sessions at once', integerOption(1, 100_000), REGISTRY_DEFAULTS.maxSessions)
     .option('--max-lanes <n>', 'connections per session', integerOption(1, 10_000), REGISTRY_DEFAULTS.maxLanes)
     .option('--base-path <path>', 'URL path prefix, e.g. /pareco (endpoint: /pareco/v1/ws)')
+    .option('--cache-dir <dir>', 'keep the digest cache here (default: $XDG_CACHE_HOME/pareco, else ~/.cache/pareco)')
+    .option('--no-cache', 'keep no digest cache: every file compared is read')
     .option('--no-metrics', 'serve no Prometheus metrics at <base path>/metrics')
     .addOption(new Option('--metrics-token <token>', 'token a metrics scrape must present (default: the auth token)').env('PARECO_METRICS_TOKEN'))
     .option('--metrics-token-file <file>', 'read the metrics token from a file (first line)')
@@ -121,6 +127,9 @@ export async function runServer(argv: string[]): Promise<number> {
   if (metricsToken !== undefined && !options.metrics) return usage('a metrics token has no use with --no-metrics');
   if (metricsToken !== undefined && !PRINTABLE_TOKEN.test(metricsToken)) return usage('the metrics token must be printable ASCII without spaces');
 
+  if (options.cacheDir !== undefined && !options.cache) return usage('--cache-dir and --no-cache contradict each other');
+  const cacheDir = options.cache ? resolve(options.cacheDir ?? defaultCacheDir()) : undefined;
+
   const host = options.host ?? (token === undefined ? '127.0.0.1' : '0.0.0.0');
   if (token === undefined && !isLoopback(host) && !options.insecureNoAuth) {
     return usage(`refusing to listen on ${host} without an auth token: use -a/-g, or --insecure-no-auth`);
@@ -145,6 +154,7 @@ export async function runServer(argv: string[]): Promise<number> {
       heartbeat: { interval: options.heartbeat, timeout: Math.max(options.heartbeat * 4, 60_000) },
       ...(options.basePath === undefined ? {} : { basePath: options.basePath }),
       ...(options.metrics ? { metrics: metricsToken === undefined ? {} : { token: metricsToken } } : {}),
+      ...(cacheDir === undefined ? {} : { cache: cacheDir }),
       log,
     });
   } catch (error) {
@@ -158,6 +168,7 @@ export async function runServer(argv: string[]): Promise<number> {
   log({ event: 'listening', version: VERSION, host: server.host, port: server.port, url: server.url });
   log({ event: 'roots', roots: options.root ?? [] });
   if (options.readOnly) log({ event: 'read-only' });
+  log({ event: 'digest-cache', dir: server.cacheInUse ? cacheDir! : null });
   if (token === undefined) log({ event: 'no-auth', loopback: isLoopback(host) });
   if (options.metrics) {
     const path = `${normaliseBasePath(options.basePath)}/metrics`;

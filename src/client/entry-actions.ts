@@ -47,7 +47,7 @@ export function act(deps: ActionDeps, pair: Pair, parent: DirectoryFrame | undef
     case 'file':
       return ready.then(() => file(deps, src!, dst, decision, parent));
     case 'uptodate':
-      return upToDate(deps, src!, dst!, decision.fixMode);
+      return upToDate(deps, src!, dst!, decision.fixMeta);
     case 'extra':
     case 'stale-partial':
       extra(deps, dst!, decision, parent);
@@ -139,15 +139,15 @@ async function putWhole(deps: ActionDeps, src: Entry, dst: Entry | undefined): P
 }
 
 /** Equal size and mtime with --skip-digest: counted at once; only a mode that differs costs a request. */
-function upToDate(deps: ActionDeps, src: Entry, dst: Entry, fixMode: boolean): Promise<void> | undefined {
+function upToDate(deps: ActionDeps, src: Entry, dst: Entry, fixMeta: boolean): Promise<void> | undefined {
   const { ctx } = deps;
-  if (!fixMode && dst.partial !== true) {
+  if (!fixMeta && dst.partial !== true) {
     countUpToDate(ctx, src, dst, false);
     return undefined;
   }
   return (async () => {
-    if (fixMode) await ctx.dest.setMeta(src.path, { mtime: src.mtime, mode: src.mode });
-    countUpToDate(ctx, src, dst, fixMode);
+    if (fixMeta) await ctx.dest.setMeta(src.path, { mtime: src.mtime, mode: src.mode });
+    countUpToDate(ctx, src, dst, fixMeta);
     if (dst.partial === true) await ctx.dest.removePartial(src.path);
   })();
 }

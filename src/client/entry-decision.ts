@@ -20,8 +20,11 @@ export type Decision =
    * file) and send only what differs.
    */
   | { kind: 'file'; plan: 'put' | 'write' | 'compare'; replace: boolean }
-  /** Equal size and mtime, trusted with --skip-digest: up to date, its mode fixed if it differs. */
-  | { kind: 'uptodate'; fixMode: boolean }
+  /**
+   * Up to date: equal size and mtime trusted with --skip-digest, or equal digests listed by both
+   * sides. `fixMeta`: its mode or mtime differs.
+   */
+  | { kind: 'uptodate'; fixMeta: boolean }
   /** Only at the destination: a deletion candidate (--delete-unexpected). */
   | { kind: 'extra' }
   /** Only a partial file at the destination, of a file the source does not have. */
@@ -38,6 +41,11 @@ export interface DecisionSettings {
 /** Same mtime at millisecond precision, the precision every platform keeps. */
 export function sameMtime(a: number, b: number): boolean {
   return Math.floor(a) === Math.floor(b);
+}
+
+/** Both listings came with the digest of the whole file (one chunk at most), and it is the same. */
+function sameListedDigest(src: Entry, dst: Entry): boolean {
+  return src.digest !== undefined && dst.digest !== undefined && dst.partial !== true && src.size === dst.size && src.digest.equals(dst.digest);
 }
 
 /** Decides what a pair of entries needs. */
@@ -66,7 +74,8 @@ export function decide(pair: Pair, settings: DecisionSettings): Decision {
 
 function decideFile(src: Entry, dst: Entry | undefined, replace: boolean, settings: DecisionSettings): Decision {
   if (dst?.kind === 'f') {
-    if (settings.skipDigest && dst.size === src.size && sameMtime(dst.mtime, src.mtime)) return { kind: 'uptodate', fixMode: dst.mode !== src.mode };
+    if (settings.skipDigest && dst.size === src.size && sameMtime(dst.mtime, src.mtime)) return { kind: 'uptodate', fixMeta: dst.mode !== src.mode };
+    if (sameListedDigest(src, dst)) return { kind: 'uptodate', fixMeta: dst.mode !== src.mode || !sameMtime(dst.mtime, src.mtime) };
     return { kind: 'file', plan: 'compare', replace: false };
   }
   // A partial file left by an interrupted run: compare against it, send only what it lacks.

@@ -5,6 +5,7 @@ import {
   isSessionGone,
   ParecoError,
   PROTOCOL_VERSION,
+  type ClosedResponse,
   type OpenRequest,
   type Response,
 } from '../../protocol/index.js';
@@ -67,7 +68,7 @@ export class LanePool {
   #waiters: (() => void)[] = [];
   #fatal: ParecoError | undefined;
   #closing = false;
-  #closed: Promise<void> | undefined;
+  #closed: Promise<ClosedResponse | undefined> | undefined;
   /** Listing batches asked together with the open, by seq, until taken (see prefetched). */
   #listing = new Map<number, Promise<Extract<Response, { t: 'entries' }>>>();
   #listDigests = false;
@@ -191,24 +192,27 @@ export class LanePool {
   /**
    * Ends the session on the server (waiting at most `patience` ms for its answer: one round
    * trip, so that the server frees the session now rather than when it expires) and closes
-   * every lane. Calling it again waits for the first call.
+   * every lane. Resolves with the server's answer (what its digest cache saved), or undefined
+   * when none came. Calling it again waits for the first call.
    */
-  close(patience = 2000): Promise<void> {
+  close(patience = 2000): Promise<ClosedResponse | undefined> {
     this.#closed ??= this.#close(patience);
     return this.#closed;
   }
 
-  async #close(patience: number): Promise<void> {
+  async #close(patience: number): Promise<ClosedResponse | undefined> {
     const lane = this.#slots.map((s) => s.lane).find((l) => l !== undefined && !l.closed);
+    let answer: ClosedResponse | undefined;
     if (lane !== undefined && this.#fatal === undefined) {
-      const closed = lane.request({ t: 'close' }, 'ok').catch(() => undefined);
-      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, patience).unref())]);
+      const closed = lane.request({ t: 'close' }, 'closed').catch(() => undefined);
+      answer = await Promise.race([closed, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), patience).unref())]);
     }
     this.#closing = true;
     this.#cancellation.cancel();
     this.#cancellation.dispose();
     for (const slot of this.#slots) slot.lane?.close();
     this.#wake();
+    return answer;
   }
 
   async #pick(): Promise<ClientLane> {

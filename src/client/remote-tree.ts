@@ -20,7 +20,7 @@ export class RemoteTree implements Tree {
    * `open` (see LanePool.open) are taken first.
    */
   async *list(options: ListOptions = {}): AsyncIterable<Entry[]> {
-    const digests = options.digests ?? false;
+    const digests = options.digests === true;
     const asked: Promise<Extract<Response, { t: 'entries' }>>[] = [];
     const ask = (seq: number) => {
       const answer = this.#pool.prefetched(seq) ?? this.#pool.request({ t: 'list', seq, digests }, 'entries');

@@ -7,7 +7,7 @@ import type { Cancellation } from '../transport/cancellation.js';
 import { redact } from '../transport/client-lane.js';
 import { ByteWindow } from './byte-window.js';
 import { DryRunTree } from './dry-run-tree.js';
-import { runEngine } from './engine.js';
+import { runEngine, type EngineListings } from './engine.js';
 import { LanePool, type PoolOptions } from './lane-pool.js';
 import type { RateLimit } from './rate-limit.js';
 import { RemoteTree } from './remote-tree.js';
@@ -54,8 +54,6 @@ export interface SessionPlan {
 export async function runSessions(plan: SessionPlan): Promise<SyncSummary> {
   const { cancellation, emit } = plan;
   const upload = plan.open.mode === 'upload';
-  // The remote side lists small files with their digests (no request per file); the local
-  // side hashes its own when the comparison needs them.
   const remoteDigests = !plan.skipDigest;
   for (let restarts = 0; ; restarts++) {
     let pool: LanePool | undefined;
@@ -90,7 +88,7 @@ export async function runSessions(plan: SessionPlan): Promise<SyncSummary> {
           cancellation,
           unreported: { files: 0, bytes: 0 },
         },
-        { source: { digests: remoteDigests && !upload }, dest: { digests: remoteDigests && upload } },
+        listingsFor(upload, remoteDigests),
       );
       summary.retriedRequests = pool?.retriedRequests ?? 0;
     } catch (error) {
@@ -106,7 +104,8 @@ export async function runSessions(plan: SessionPlan): Promise<SyncSummary> {
       }
     } finally {
       closeSoon();
-      await pool?.close(cancellation.cancelled ? INTERRUPTED_CLOSE_PATIENCE : undefined);
+      const closed = await pool?.close(cancellation.cancelled ? INTERRUPTED_CLOSE_PATIENCE : undefined);
+      if (closed !== undefined) summary.cached.remote = { files: closed.cachedFiles, bytes: closed.cachedBytes };
     }
     return summary;
   }
@@ -124,4 +123,15 @@ async function openPool(plan: SessionPlan, remoteDigests: boolean): Promise<Lane
     if (plan.open.dry && plan.open.mode === 'upload' && error instanceof ParecoError && error.code === ErrorCode.NOT_FOUND) return undefined;
     throw error;
   }
+}
+
+/**
+ * What each side lists with its entries when digests are compared: the remote side small files'
+ * digests (no request per file), the local side those its cache holds (a file whose digests
+ * match on both sides is then settled from the listings alone; the others are hashed when the
+ * comparison needs them, never read for nothing).
+ */
+function listingsFor(upload: boolean, digests: boolean): EngineListings {
+  if (!digests) return { source: {}, dest: {} };
+  return upload ? { source: { digests: 'cached' }, dest: { digests: true } } : { source: { digests: true }, dest: { digests: 'cached' } };
 }

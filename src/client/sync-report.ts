@@ -39,6 +39,11 @@ export type SyncEvent =
   | { type: 'warning'; path?: string; code: ErrorCode; message: string }
   | { type: 'error'; path?: string; code: ErrorCode; message: string };
 
+export interface CacheSaving {
+  files: number;
+  bytes: number;
+}
+
 export interface SyncSummary {
   ok: boolean;
   filesTotal: number;
@@ -65,6 +70,8 @@ export interface SyncSummary {
   retriedRequests: number;
   /** New sessions started because the previous one was lost (server restart, expiry). */
   sessionRestarts: number;
+  /** Files and bytes whose digests came from the digest cache (not read), on each side. */
+  cached: { local: CacheSaving; remote: CacheSaving };
   durationMs: number;
 }
 
@@ -88,6 +95,7 @@ export function emptySummary(): SyncSummary {
     aborted: false,
     retriedRequests: 0,
     sessionRestarts: 0,
+    cached: { local: { files: 0, bytes: 0 }, remote: { files: 0, bytes: 0 } },
     durationMs: 0,
   };
 }

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { blockSizeProblem, ErrorCode, ParecoError, type HashName, type Mode } from '../../protocol/index.js';
 import { loadDigest } from '../digest/registry.js';
 import { RangeDigest } from '../digest/range-digest.js';
+import { DigestCache } from '../fs/digest-cache.js';
 import { PathFilter } from '../fs/filter.js';
 import { LocalTree } from '../fs/local-tree.js';
 import { prepareTreeRoot } from '../fs/tree-root.js';
@@ -39,6 +40,12 @@ export interface SyncOptions {
   hash?: HashName;
   /** Trust equal size and mtime instead of comparing digests. */
   skipDigest?: boolean;
+  /**
+   * Where digests of files read or written are kept between syncs (a file whose identity and
+   * state did not change is not read again), on this side and on an embedded server's. None:
+   * every file compared is read. Not used with skipDigest.
+   */
+  cacheDir?: string;
   /** Remove destination entries absent from the source (among those the filters select). */
   deleteUnexpected?: boolean;
   include?: string[];
@@ -110,9 +117,10 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
   const cancellation = new Cancellation(options.signal);
   let local: LocalTree | undefined;
   let embedded: RunningServer | undefined;
+  const cache = openCache(options, emit);
   try {
-    local = await localTree(options, { chunk, block, digest, filter, cancellation });
-    const { url, token, reach } = await reachServer(options, (server) => (embedded = server));
+    local = await localTree(options, { chunk, block, hash, digest, filter, cancellation, cache });
+    const { url, token, reach } = await reachServer(options, cache, (server) => (embedded = server));
     const timeout = options.timeout ?? SYNC_DEFAULTS.timeout;
     const retries = options.retries ?? SYNC_DEFAULTS.retries;
     const retryWait = options.retryWait ?? SYNC_DEFAULTS.retryWait;
@@ -156,6 +164,7 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
       cancellation,
       emit,
     });
+    if (local !== undefined) summary.cached.local = { ...local.cacheHits };
     summary.durationMs = Math.round(performance.now() - started);
     summary.ok = summary.filesFailed === 0 && summary.filesChanged === 0 && !summary.aborted;
     return summary;
@@ -163,13 +172,28 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
     cancellation.dispose();
     await local?.close();
     await (embedded as RunningServer | undefined)?.close();
+    cache?.close();
   }
+}
+
+/** The digest cache, when digests are compared and a directory is given; a warning if it cannot be used. */
+function openCache(options: SyncOptions, emit: (event: SyncEvent) => void): DigestCache | undefined {
+  if (options.cacheDir === undefined || options.skipDigest === true) return undefined;
+  return DigestCache.open(options.cacheDir, (message) => emit({ type: 'warning', code: ErrorCode.IO, message: `digest cache: ${message}` }));
 }
 
 /** The local side, or none for a dry-run download into a directory that does not exist yet (it compares against nothing). */
 async function localTree(
   options: SyncOptions,
-  settings: { chunk: number; block: number; digest: Awaited<ReturnType<typeof loadDigest>>; filter: PathFilter; cancellation: Cancellation },
+  settings: {
+    chunk: number;
+    block: number;
+    hash: HashName;
+    digest: Awaited<ReturnType<typeof loadDigest>>;
+    filter: PathFilter;
+    cancellation: Cancellation;
+    cache: DigestCache | undefined;
+  },
 ): Promise<LocalTree | undefined> {
   const upload = options.mode === 'upload';
   const dryRun = options.dryRun ?? false;
@@ -181,6 +205,10 @@ async function localTree(
     chunk: settings.chunk,
     block: settings.block,
     digest: settings.digest,
+    hash: settings.hash,
+    // Closing waits (at most a fraction of a second) until the files written last are confirmed
+    // in the cache, with an embedded server's: the next sync reads none of them.
+    ...(settings.cache === undefined ? {} : { cache: settings.cache, patientClose: true }),
     filter: settings.filter,
     inplace: options.inplace ?? false,
     fsync: options.fsync ?? false,
@@ -196,13 +224,14 @@ async function localTree(
  */
 async function reachServer(
   options: SyncOptions,
+  cache: DigestCache | undefined,
   started: (server: RunningServer) => void,
 ): Promise<{ url: string; token: string | undefined; reach: Pick<PoolOptions, 'proxy' | 'tls'> }> {
   if (options.server === undefined) {
     const token = randomBytes(16).toString('hex');
     // Loaded only here: a sync with --server does not pay for the server's modules at start-up.
     const { startServer } = await import('../server/server.js');
-    const server = await startServer({ host: '127.0.0.1', port: 0, token });
+    const server = await startServer({ host: '127.0.0.1', port: 0, token, ...(cache === undefined ? {} : { cache }) });
     started(server);
     return { url: server.url, token, reach: {} };
   }

@@ -1,16 +1,17 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type BigIntStats } from 'node:fs';
 import { lstat, lutimes, mkdir, rm, rmdir, symlink, unlink, chmod, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { ErrorCode, fsPath, LIMITS, ParecoError, toParecoError, type Entry } from '../../protocol/index.js';
+import { ErrorCode, fsPath, LIMITS, ParecoError, toParecoError, type Entry, type HashName } from '../../protocol/index.js';
 import type { Digest } from '../digest/registry.js';
+import { nowNs, type DigestCache } from './digest-cache.js';
+import { sameFileState, stateOf, TreeDigests } from './tree-digests.js';
 import { RangeDigest } from '../digest/range-digest.js';
-import { BlockDigestCache } from './block-digest-cache.js';
 import { BufferPool } from './buffer-pool.js';
 import { ConfinedRoot } from './confined-root.js';
 import { FileWriter, mtimeSeconds, partialPathOf } from './file-writer.js';
 import type { PathFilter } from './filter.js';
 import { readAt } from './positional-io.js';
-import { entryOf, scanTree } from './scan.js';
+import { entryOf, msOfNs, scanTree, type ScanOptions } from './scan.js';
 import { WritableDirs } from './writable-dirs.js';
 import type { ChunkData, DigestList, ListOptions, Meta, SmallFile, Tree } from './tree.js';
 
@@ -33,6 +34,15 @@ export interface LocalTreeOptions {
   listBatch?: number;
   /** True once the user interrupted (client side): hashing a huge file stops between chunks. */
   cancelled?: () => boolean;
+  /** The hash's name, which digests in the cache are kept under. */
+  hash: HashName;
+  /** The persistent digest cache; none: files are read to be compared. */
+  cache?: DigestCache;
+  /**
+   * Closing waits, at most a fraction of a second, until the digests of the files written last
+   * can be confirmed too (see DigestCache.confirmWritten); else they are read again next time.
+   */
+  patientClose?: boolean;
 }
 
 const READ_NOFOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW;
@@ -43,7 +53,8 @@ export class LocalTree implements Tree {
   readonly #options: LocalTreeOptions;
   readonly #writer: FileWriter;
   readonly #range: RangeDigest;
-  readonly #blocks = new BlockDigestCache();
+  /** Digests of the tree's files: cached, or read and hashed (and, on a destination, of what it wrote). */
+  readonly #digests: TreeDigests;
   /** Begins under way, by path: reading blocks waits for them (see blockDigests). */
   readonly #beginning = new Map<string, Promise<void>>();
   readonly #pool: BufferPool;
@@ -57,6 +68,18 @@ export class LocalTree implements Tree {
     this.#writer = new FileWriter({ inplace: options.inplace ?? false, fsync: options.fsync ?? false, dirs: this.#dirs });
     this.#range = new RangeDigest(options.digest, options.block);
     this.#pool = new BufferPool(options.chunk, 64);
+    this.#digests = new TreeDigests({
+      range: this.#range,
+      chunk: options.chunk,
+      ...(options.cache === undefined ? {} : { cache: options.cache }),
+      params: { hash: options.hash, chunk: options.chunk, block: options.block },
+      ...(options.cancelled === undefined ? {} : { cancelled: options.cancelled }),
+    });
+  }
+
+  /** Files and bytes whose digests came from the cache. */
+  get cacheHits(): { files: number; bytes: number } {
+    return this.#digests.hits;
   }
 
   /**
@@ -66,12 +89,19 @@ export class LocalTree implements Tree {
    */
   async *list(options: ListOptions = {}): AsyncIterable<Entry[]> {
     const root: Entry[] = [];
+    const digests = options.digests ?? false;
     try {
-      const st = lstatSync(this.#options.root);
-      root.push({ path: '', kind: 'd', size: 0, mtime: st.mtimeMs, mode: st.mode & 0o7777 });
+      const st = lstatSync(this.#options.root, { bigint: true });
+      root.push({ path: '', kind: 'd', size: 0, mtime: msOfNs(st.mtimeNs), mode: Number(st.mode) & 0o7777 });
       const partials = this.#options.role === 'destination';
-      for await (const entries of scanTree(this.#options.root, this.#options.filter, { partials, batch: this.#options.listBatch ?? 1000 })) {
-        if (options.digests) for (const entry of entries) this.#addDigest(entry);
+      const scan = scanTree(this.#options.root, this.#options.filter, {
+        partials,
+        batch: this.#options.listBatch ?? 1000,
+        ...(digests === false ? {} : this.#digestHooks(digests === true)),
+      });
+      for await (const entries of scan) {
+        // A partial file (what a comparison uses) is hashed here; files were, as they were listed.
+        if (digests === true) for (const entry of entries) if (entry.kind === 'p' || entry.partial === true) this.#addDigest(entry);
         if (root.length > 0) entries.unshift(...root.splice(0));
         yield entries;
       }
@@ -82,18 +112,27 @@ export class LocalTree implements Tree {
   }
 
   /**
-   * Lists a small file with the digest of its data, or of its partial file (what a comparison
-   * uses). A file that cannot be read now is listed without: the comparison will say why.
+   * What the listing tells the digests as it walks: directories (their small files are cached
+   * together) and small files, listed with their digest when it is cached or, with `read`, read.
+   * A file that cannot be read now is listed without: the comparison will say why.
    */
+  #digestHooks(read: boolean): Pick<ScanOptions, 'onDirectory' | 'onFile'> {
+    return {
+      onDirectory: (absolute, st, names) => this.#digests.directory(absolute, st, names),
+      onFile: (entry, absolute, st) => {
+        if (entry.size > this.#options.chunk) return;
+        const digest = this.#digests.listedFile(absolute, st, read, this.#scratch());
+        if (digest !== undefined) entry.digest = digest;
+      },
+    };
+  }
+
+  /** Lists a small partial file (or a file with one) with the digest of the partial file, what a comparison uses. */
   #addDigest(entry: Entry): void {
-    if ((entry.kind !== 'f' && entry.kind !== 'p') || entry.size > this.#options.chunk) return;
-    try {
-      const absolute = join(this.#options.root, entry.path);
-      const { file } = this.#basis(absolute);
-      entry.digest = this.#range.of(this.#readWhole(file, this.#scratch()));
-    } catch {
-      // Asked for again with `hash`, which reports the error.
-    }
+    if (entry.size > this.#options.chunk) return;
+    const { file } = this.#basis(join(this.#options.root, entry.path));
+    const digest = this.#digests.smallFileDigest(file, this.#scratch());
+    if (digest !== undefined) entry.digest = digest;
   }
 
   /** A chunk-sized buffer for one synchronous read (reused: never kept). */
@@ -132,10 +171,14 @@ export class LocalTree implements Tree {
       try {
         const absolute = await this.root.resolve(path);
         const room = buffer.subarray(used, used + Math.min(sizes[i]!, buffer.length - used));
+        const started = nowNs();
         const data = this.#readWhole(absolute, room);
         used += data.length;
-        const after = lstatSync(fsPath(absolute));
-        results.push({ data, digest: this.#range.of(data), size: after.size, mtime: after.mtimeMs });
+        const after = lstatSync(fsPath(absolute), { bigint: true });
+        const digest = this.#range.of(data);
+        // Read whole: what the next sync compares is known (if the file did not change meanwhile).
+        if (after.size === BigInt(data.length)) this.#digests.readWhole(absolute, stateOf(after), digest, started);
+        results.push({ data, digest, size: Number(after.size), mtime: msOfNs(after.mtimeNs) });
       } catch (error) {
         results.push(toParecoError(error, path));
       }
@@ -146,7 +189,7 @@ export class LocalTree implements Tree {
   /** The entry at `path` now, or null when it is gone (the `stat` request). */
   stat(path: string): Promise<Entry | null> {
     return this.#guard(path, async (absolute) => {
-      const st = lstatSync(fsPath(absolute), { throwIfNoEntry: false });
+      const st = lstatSync(fsPath(absolute), { bigint: true, throwIfNoEntry: false });
       return st === undefined ? null : entryOf(absolute, path, st);
     });
   }
@@ -154,39 +197,17 @@ export class LocalTree implements Tree {
   digests(path: string, from: number, count: number): Promise<DigestList> {
     return this.#guard(path, async (absolute) => {
       const { file, partial } = this.#basis(absolute);
-      const fd = openSync(fsPath(file), READ_NOFOLLOW);
-      try {
-        const { size } = fstatSync(fd);
-        const { chunk } = this.#options;
-        const digests: Buffer[] = [];
-        const buffer = Buffer.allocUnsafe(Math.min(chunk, Math.max(size - from * chunk, 0)));
-        for (let i = from; i < from + count && i * chunk < size; i++) {
-          if (this.#options.cancelled?.()) throw new ParecoError(ErrorCode.ABORTED, 'interrupted');
-          const blocks = this.#range.blocks(await readAt(fd, buffer, i * chunk, Math.min(chunk, size - i * chunk)));
-          this.#blocks.set(path, i, blocks);
-          digests.push(this.#range.combine(blocks));
-        }
-        return { size, partial, digests };
-      } finally {
-        closeSync(fd);
-      }
+      const { size, digests } = await this.#digests.digests(path, file, from, count);
+      return { size, partial, digests };
     });
   }
 
   async blockDigests(path: string, index: number): Promise<Buffer> {
-    const cached = this.#blocks.get(path, index);
-    if (cached !== undefined) return cached;
+    const known = this.#digests.knownBlocks(path, index);
+    if (known !== undefined) return known;
     // A begin under way may be copying the target into the partial file: read it when complete.
     await this.#beginning.get(path)?.catch(() => {});
-    return this.#guard(path, async (absolute) => {
-      const fd = openSync(fsPath(this.#basis(absolute).file), READ_NOFOLLOW);
-      try {
-        const { chunk } = this.#options;
-        return this.#range.blocks(await readAt(fd, Buffer.allocUnsafe(chunk), index * chunk, chunk));
-      } finally {
-        closeSync(fd);
-      }
-    });
+    return this.#guard(path, async (absolute) => this.#digests.blockDigests(path, this.#basis(absolute).file, index));
   }
 
   /** What a destination compares against: the partial file of an interrupted run, if any. */
@@ -204,16 +225,22 @@ export class LocalTree implements Tree {
       const buffer = pooled ? this.#pool.take() : Buffer.allocUnsafe(length);
       const release = () => (pooled ? this.#pool.give(buffer) : undefined);
       try {
+        const started = nowNs();
         const fd = openSync(fsPath(absolute), READ_NOFOLLOW);
         let data: Buffer;
+        let before: BigIntStats;
         try {
+          before = fstatSync(fd, { bigint: true });
           data = await readAt(fd, buffer, offset, length);
         } finally {
           closeSync(fd);
         }
         // By path, not by handle: a file replaced by a rename must count as changed too.
-        const after = lstatSync(fsPath(absolute));
-        return { data, digest: this.#range.of(data), size: after.size, mtime: after.mtimeMs, release };
+        const after = lstatSync(fsPath(absolute), { bigint: true });
+        const blocks = this.#range.blocks(data);
+        // A whole chunk of a file that did not change meanwhile: its digests are known for next time.
+        if (sameFileState(before, after)) this.#digests.readChunk(path, absolute, offset, blocks, stateOf(after), started);
+        return { data, digest: this.#range.combine(blocks), size: Number(after.size), mtime: msOfNs(after.mtimeNs), release };
       } catch (error) {
         release();
         throw error;
@@ -240,13 +267,12 @@ export class LocalTree implements Tree {
       if (data.length > this.#options.chunk) {
         throw new ParecoError(ErrorCode.PROTOCOL, `${path}: chunk of ${data.length} bytes exceeds the session chunk size`);
       }
-      this.#verify(path, offset, data, digest);
+      const blocks = this.#verify(path, offset, data, digest);
       // A begin under way (maybe creating the directory first) is awaited, not raced.
       const beginning = this.#beginning.get(path);
       if (beginning !== undefined) await beginning;
       else if (!this.#writer.isOpen(path)) await this.begin(path, size);
-      const { chunk } = this.#options;
-      for (let i = Math.floor(offset / chunk); i * chunk < offset + data.length; i++) this.#blocks.forgetChunk(path, i);
+      this.#digests.wrote(path, offset, blocks);
       await this.#writer.write(path, offset, data);
     }).catch((error: unknown) => {
       throw toParecoError(error, path);
@@ -261,13 +287,13 @@ export class LocalTree implements Tree {
   putMany(files: SmallFile[]): Promise<(ParecoError | undefined)[]> {
     return Promise.all(
       files.map(({ path, data, digest, meta }) => {
-        this.#blocks.forget(path);
         return this.#mutate(path, async (absolute) => {
           if (data.length > this.#options.chunk) {
             throw new ParecoError(ErrorCode.PROTOCOL, `${path}: ${data.length} bytes exceed the session chunk size`);
           }
-          this.#verify(path, 0, data, digest);
+          const blocks = this.#verify(path, 0, data, digest);
           await this.#inParents(absolute, () => this.#writer.put(path, absolute, data, meta));
+          this.#digests.put(path, absolute, blocks);
         }).then(
           () => undefined,
           (error: unknown) => toParecoError(error, path),
@@ -294,15 +320,20 @@ export class LocalTree implements Tree {
     }
   }
 
-  #verify(path: string, offset: number, data: Buffer, digest: Buffer): void {
-    if (!this.#range.of(data).equals(digest)) {
+  /** Checks data against its range digest; returns its block digests. */
+  #verify(path: string, offset: number, data: Buffer, digest: Buffer): Buffer {
+    const blocks = this.#range.blocks(data);
+    if (!this.#range.combine(blocks).equals(digest)) {
       throw new ParecoError(ErrorCode.DIGEST_MISMATCH, `${path}: data at offset ${offset} does not match its digest`);
     }
+    return blocks;
   }
 
   commit(path: string, size: number, meta: Meta): Promise<void> {
-    this.#blocks.forget(path);
-    return this.#mutate(path, (absolute) => this.#writer.commit(path, absolute, size, meta));
+    return this.#mutate(path, async (absolute) => {
+      await this.#writer.commit(path, absolute, size, meta);
+      this.#digests.committed(path, absolute, size);
+    });
   }
 
   /** Applies mode and mtime; the root's own too (it is synced like any directory). */
@@ -338,7 +369,7 @@ export class LocalTree implements Tree {
   }
 
   remove(path: string, recursive: boolean): Promise<void> {
-    this.#blocks.forget(path);
+    this.#digests.forget(path);
     return this.#mutate(path, async (absolute) => {
       this.root.forget();
       // Already gone is fine: the request may be a retry whose first answer was lost.
@@ -362,8 +393,10 @@ export class LocalTree implements Tree {
     });
   }
 
-  close(): Promise<void> {
-    return this.#writer.closeAll();
+  /** Closes what is open (partial files stay) and confirms the digests of the files written. */
+  async close(): Promise<void> {
+    await this.#writer.closeAll();
+    await this.#digests.finish(this.#options.patientClose ?? false);
   }
 
   async #guard<T>(path: string, action: (absolute: string) => Promise<T>): Promise<T> {

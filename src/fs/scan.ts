@@ -1,4 +1,4 @@
-import type { Stats } from 'node:fs';
+import type { BigIntStats } from 'node:fs';
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeName, fsPath, sortNames, toParecoError, type Entry, type Kind } from '../../protocol/index.js';
@@ -8,17 +8,25 @@ import { isPartialName, partialName, targetOfPartialName } from './partial-name.
 /** lstat calls between two turns of the event loop. */
 const STAT_BATCH = 256;
 
-export function kindOf(st: Stats): Kind {
+export function kindOf(st: BigIntStats): Kind {
   if (st.isFile()) return 'f';
   if (st.isDirectory()) return 'd';
   if (st.isSymbolicLink()) return 'l';
   return 'o';
 }
 
+/**
+ * A time in ns as the ms the protocol carries: exact to the µs (a double holds the µs since 1970
+ * exactly; the ns beyond do not survive utimes either way).
+ */
+export function msOfNs(ns: bigint): number {
+  return Number(ns / 1000n) / 1000;
+}
+
 /** The entry for a path from its lstat (a symlink's target is read: exact to the byte). */
-export function entryOf(absolute: string, path: string, st: Stats): Entry {
+export function entryOf(absolute: string, path: string, st: BigIntStats): Entry {
   const kind = kindOf(st);
-  const entry: Entry = { path, kind, size: kind === 'f' ? st.size : 0, mtime: st.mtimeMs, mode: st.mode & 0o7777 };
+  const entry: Entry = { path, kind, size: kind === 'f' ? Number(st.size) : 0, mtime: msOfNs(st.mtimeNs), mode: Number(st.mode) & 0o7777 };
   if (kind === 'l') entry.target = decodeName(readlinkSync(fsPath(absolute), { encoding: 'buffer' }));
   return entry;
 }
@@ -49,6 +57,8 @@ interface Frame {
   partials: Set<string>;
   /** The directory's own entry while it is not listed yet (the filters did not select it). */
   pending: Entry | undefined;
+  /** The directory's lstat (see ScanOptions.onFile). */
+  st: BigIntStats;
 }
 
 export interface ScanOptions {
@@ -56,6 +66,10 @@ export interface ScanOptions {
   partials?: boolean;
   /** Entries per batch. */
   batch?: number;
+  /** Told of every directory walked, the root first: its absolute path, lstat, and all the names in it. */
+  onDirectory?: (absolute: string, st: BigIntStats, names: readonly string[]) => void;
+  /** Told of every regular file listed (not a partial file): its entry, absolute path, lstat and its directory's. */
+  onFile?: (entry: Entry, absolute: string, st: BigIntStats, dir: BigIntStats) => void;
 }
 
 /**
@@ -74,7 +88,8 @@ export interface ScanOptions {
 export async function* scanTree(root: string, filter: PathFilter, options: ScanOptions = {}): AsyncGenerator<Entry[]> {
   const batch = options.batch ?? 1000;
   const withPartials = options.partials ?? false;
-  const stack: Frame[] = [frameOf('', readNames(root), withPartials)];
+  const rootStat = lstatSync(fsPath(root), { bigint: true });
+  const stack: Frame[] = [frameOf(root, '', rootStat, readNames(root), withPartials, options)];
   let out: Entry[] = [];
   let statted = 0;
 
@@ -105,8 +120,9 @@ export async function* scanTree(root: string, filter: PathFilter, options: ScanO
       }
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    const entry = readEntry(root, frame, name, path);
-    if (entry === undefined) continue; // vanished since the directory was read
+    const read = readEntry(root, frame, name, path);
+    if (read === undefined) continue; // vanished since the directory was read
+    const { entry, st } = read;
     if (entry.kind === 'd') {
       let names: string[];
       try {
@@ -115,11 +131,12 @@ export async function* scanTree(root: string, filter: PathFilter, options: ScanO
         emit(unreadable(path, 'directory', error));
         continue;
       }
-      const child = frameOf(path, names, withPartials);
+      const child = frameOf(root, path, st!, names, withPartials, options);
       if (filter.selected(path)) emit(entry);
       else child.pending = entry;
       stack.push(child);
     } else if (entry.kind === 'x' || filter.selected(path)) {
+      if (entry.kind === 'f' && entry.partial !== true) options.onFile?.(entry, join(root, path), st!, frame.st);
       emit(entry);
     }
     if (out.length >= batch) {
@@ -131,7 +148,8 @@ export async function* scanTree(root: string, filter: PathFilter, options: ScanO
 }
 
 /** A directory's frame: its names without partial files, plus the targets of partial files. */
-function frameOf(dir: string, all: string[], withPartials: boolean): Frame {
+function frameOf(root: string, dir: string, st: BigIntStats, all: string[], withPartials: boolean, options: ScanOptions): Frame {
+  options.onDirectory?.(join(root, dir), st, all);
   const names: string[] = [];
   const partials = new Set<string>();
   for (const name of all) {
@@ -143,29 +161,32 @@ function frameOf(dir: string, all: string[], withPartials: boolean): Frame {
   }
   const present = new Set(names);
   for (const target of partials) if (!present.has(target)) names.push(target);
-  return { dir, names: sortNames(names), next: 0, partials, pending: undefined };
+  return { dir, names: sortNames(names), next: 0, partials, pending: undefined, st };
 }
 
-/** The entry for one name, flagged with its partial file; undefined when it is gone. */
-function readEntry(root: string, frame: Frame, name: string, path: string): Entry | undefined {
+/** The entry for one name (with its lstat), flagged with its partial file; undefined when it is gone. */
+function readEntry(root: string, frame: Frame, name: string, path: string): { entry: Entry; st: BigIntStats | undefined } | undefined {
   const absolute = join(root, path);
   try {
-    const st = lstatSync(fsPath(absolute), { throwIfNoEntry: false });
+    const st = lstatSync(fsPath(absolute), { bigint: true, throwIfNoEntry: false });
     if (frame.partials.has(name)) {
-      if (st === undefined) return partialOnly(root, frame, name, path);
+      if (st === undefined) {
+        const entry = partialOnly(root, frame, name, path);
+        return entry === undefined ? undefined : { entry, st };
+      }
       const entry = entryOf(absolute, path, st);
       if (entry.kind === 'f') entry.partial = true;
-      return entry;
+      return { entry, st };
     }
-    return st === undefined ? undefined : entryOf(absolute, path, st);
+    return st === undefined ? undefined : { entry: entryOf(absolute, path, st), st };
   } catch (error) {
-    return unreadable(path, 'entry', error);
+    return { entry: unreadable(path, 'entry', error), st: undefined };
   }
 }
 
 /** A partial file whose target does not exist (yet): kind 'p' under the target's path. */
 function partialOnly(root: string, frame: Frame, name: string, path: string): Entry | undefined {
-  const st = lstatSync(fsPath(join(root, frame.dir, partialName(name))), { throwIfNoEntry: false });
+  const st = lstatSync(fsPath(join(root, frame.dir, partialName(name))), { bigint: true, throwIfNoEntry: false });
   if (st === undefined || !st.isFile()) return undefined;
-  return { path, kind: 'p', size: st.size, mtime: st.mtimeMs, mode: st.mode & 0o7777 };
+  return { path, kind: 'p', size: Number(st.size), mtime: msOfNs(st.mtimeNs), mode: Number(st.mode) & 0o7777 };
 }

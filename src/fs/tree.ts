@@ -38,8 +38,11 @@ export interface SmallFile {
 }
 
 export interface ListOptions {
-  /** List the digest of every file of at most one chunk (Entry.digest). */
-  digests?: boolean;
+  /**
+   * List the digest of every file of at most one chunk (Entry.digest); 'cached': of those whose
+   * digest the cache has (nothing is read).
+   */
+  digests?: boolean | 'cached';
 }
 
 /**

@@ -166,7 +166,8 @@ export function serveLane(ws: WebSocket, context: LaneContext): void {
       inFlightReadBytes -= readBytes;
     };
     if (request.t === 'close') {
-      send({ t: 'ok', id: request.id });
+      const cached = current.tree.cacheHits;
+      send({ t: 'closed', id: request.id, cachedFiles: cached.files, cachedBytes: cached.bytes });
       void context.registry.end(current, 'closed');
       return;
     }

@@ -11,6 +11,10 @@ export type ServerEvent =
   | { event: 'read-only' }
   | { event: 'no-auth'; loopback: boolean }
   | { event: 'metrics'; path: string; access: 'auth-token' | 'metrics-token' | 'open' }
+  /** Where digests of files read or written are kept between syncs; null: nowhere (--no-cache). */
+  | { event: 'digest-cache'; dir: string | null }
+  /** The digest cache cannot be used: files are read to be compared, as without one. */
+  | { event: 'cache-warning'; message: string }
   | { event: 'session-opened'; session: string; client: string; mode: Mode; dry: boolean; dir: string }
   | { event: 'lane-joined'; session: string; client: string; lanes: number }
   /** A lane closed by the server for a protocol error. */
@@ -26,6 +30,9 @@ export type ServerEvent =
       client: string;
       bytesReceived: number;
       bytesSent: number;
+      /** Files and bytes whose digests came from the digest cache instead of being read. */
+      cachedFiles: number;
+      cachedBytes: number;
       durationMs: number;
     }
   | { event: 'shutting-down' }
@@ -41,7 +48,7 @@ export const LOG_FORMATS: readonly LogFormat[] = ['plain', 'json'];
 
 type Level = 'info' | 'warn';
 
-const WARNINGS = new Set<ServerEvent['event']>(['no-auth', 'lane-closed', 'lane-error', 'drain-aborted']);
+const WARNINGS = new Set<ServerEvent['event']>(['no-auth', 'lane-closed', 'lane-error', 'drain-aborted', 'cache-warning']);
 
 function levelOf(event: ServerEvent): Level {
   return WARNINGS.has(event.event) ? 'warn' : 'info';
@@ -68,6 +75,10 @@ export function plainLine(e: ServerEvent): string {
       const access = { 'auth-token': 'with the auth token', 'metrics-token': 'with the metrics token', open: 'without a token' }[e.access];
       return `metrics at ${e.path} (${access})`;
     }
+    case 'digest-cache':
+      return e.dir === null ? 'no digest cache: every file compared is read' : `digest cache in ${e.dir}`;
+    case 'cache-warning':
+      return `digest cache: ${e.message}`;
     case 'session-opened':
       return `session ${e.session} opened by ${e.client}: ${e.mode}${e.dry ? ' (dry run)' : ''} ${e.dir}`;
     case 'lane-joined':
@@ -77,7 +88,7 @@ export function plainLine(e: ServerEvent): string {
     case 'lane-error':
       return `lane from ${e.client}: ${e.error}`;
     case 'session-ended':
-      return `session ${e.session} ${e.reason}: ${e.mode} ${e.dir} for ${e.client}, ${e.bytesReceived} bytes in, ${e.bytesSent} bytes out, ${seconds(e.durationMs)}`;
+      return `session ${e.session} ${e.reason}: ${e.mode} ${e.dir} for ${e.client}, ${e.bytesReceived} bytes in, ${e.bytesSent} bytes out${e.cachedFiles > 0 ? `, digests of ${e.cachedFiles} files (${e.cachedBytes} bytes) from the cache` : ''}, ${seconds(e.durationMs)}`;
     case 'shutting-down':
       return 'shutting down';
     case 'drain-started':

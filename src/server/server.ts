@@ -12,6 +12,7 @@ import type { DrainOutcome } from './drain.js';
 import { serveLane } from './lane-server.js';
 import type { ServerLog } from './server-log.js';
 import { ServerService } from './service.js';
+import { DigestCache } from '../fs/digest-cache.js';
 import { SessionRegistry } from './session-registry.js';
 
 export interface ServerOptions {
@@ -41,6 +42,12 @@ export interface ServerOptions {
    * loaded, which keeps the client's start-up (it embeds a server) fast.
    */
   metrics?: { token?: string };
+  /**
+   * The digest cache: a directory to keep it in (opened here, closed with the server), or one
+   * already open (a client's embedded server shares the client's). None: every file compared is
+   * read.
+   */
+  cache?: string | DigestCache;
 }
 
 export interface RunningServer {
@@ -49,6 +56,8 @@ export interface RunningServer {
   /** ws:// URL of the endpoint. */
   readonly url: string;
   readonly sessions: SessionRegistry;
+  /** True when a digest cache is in use (asked for, and it could be opened). */
+  readonly cacheInUse: boolean;
   /**
    * Stops taking new sessions (`open` gets UNAVAILABLE, upgrades that are not a running sync's
    * get 503, readyz 503) and resolves once no session has a connection left, after `timeout`
@@ -80,7 +89,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     failures,
     ...(options.metrics === undefined ? {} : { metrics: { token: options.metrics.token ?? options.token } }),
   });
+  const cache = typeof options.cache === 'string' ? openCache(options.cache, log) : options.cache;
   const sessions = new SessionRegistry({
+    // A server of its own waits a moment at a session's end to confirm what it wrote last; one
+    // embedded in a client (which shares its cache) does not keep the client waiting.
+    ...(cache === undefined ? {} : { cache, patientClose: typeof options.cache === 'string' }),
     expire: options.expire ?? 150_000,
     cwd: options.cwd ?? process.cwd(),
     log,
@@ -141,6 +154,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     host: address.address,
     url: `ws://${hostForUrl}:${address.port}${endpoint}`,
     sessions,
+    cacheInUse: cache !== undefined,
     drain: (timeout, signal) => service.startDrain(timeout, signal),
     get running() {
       return service.running;
@@ -153,8 +167,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       for (const ws of wss.clients) ws.terminate();
       http.closeAllConnections();
       await closed;
+      // Only a cache opened here: a shared one is its owner's to close.
+      if (typeof options.cache === 'string') cache?.close();
     },
   };
+}
+
+function openCache(dir: string, log: ServerLog): DigestCache | undefined {
+  return DigestCache.open(dir, (message) => log({ event: 'cache-warning', message }));
 }
 
 function refuse(socket: Duplex, status: number, text: string): void {

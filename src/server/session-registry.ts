@@ -4,6 +4,7 @@ import { customAlphabet, nanoid } from 'nanoid';
 import { ErrorCode, ParecoError, type OpenRequest } from '../../protocol/index.js';
 import { loadDigest } from '../digest/registry.js';
 import { PathFilter } from '../fs/filter.js';
+import type { DigestCache } from '../fs/digest-cache.js';
 import { LocalTree } from '../fs/local-tree.js';
 import { prepareTreeRoot } from '../fs/tree-root.js';
 import { timingSafeEqual } from 'node:crypto';
@@ -32,6 +33,10 @@ export interface RegistryOptions {
   maxSessions?: number;
   /** Lanes of one session. */
   maxLanes?: number;
+  /** The persistent digest cache every session's tree uses; none: files are read to be compared. */
+  cache?: DigestCache;
+  /** A session's end waits until the digests of its last files written can be confirmed (see LocalTreeOptions.patientClose). */
+  patientClose?: boolean;
 }
 
 export const REGISTRY_DEFAULTS = { maxSessions: 64, maxLanes: 64 };
@@ -44,6 +49,8 @@ export class SessionRegistry {
   readonly #opening = new Map<string, Promise<Session>>();
   readonly #options: RegistryOptions;
   readonly #sweeper: NodeJS.Timeout;
+  /** Sessions' ends under way. */
+  readonly #ending = new Set<Promise<void>>();
 
   constructor(options: RegistryOptions) {
     this.#options = options;
@@ -103,6 +110,8 @@ export class SessionRegistry {
       chunk: request.chunk,
       block: request.block,
       digest: await loadDigest(request.hash),
+      hash: request.hash,
+      ...(this.#options.cache === undefined ? {} : { cache: this.#options.cache, patientClose: this.#options.patientClose ?? false }),
       filter: await PathFilter.create(request.include, request.exclude),
       inplace: request.inplace,
       fsync: request.fsync,
@@ -164,15 +173,24 @@ export class SessionRegistry {
       client: session.client,
       bytesReceived: session.bytesReceived,
       bytesSent: session.bytesSent,
+      cachedFiles: session.tree.cacheHits.files,
+      cachedBytes: session.tree.cacheHits.bytes,
       durationMs: Date.now() - session.startedAt,
     });
     this.#options.onEnded?.(session, why);
-    await session.end(why === 'closed' ? 1000 : 1001, `session ${why}`);
+    const ending = session.end(why === 'closed' ? 1000 : 1001, `session ${why}`);
+    this.#ending.add(ending);
+    try {
+      await ending;
+    } finally {
+      this.#ending.delete(ending);
+    }
   }
 
+  /** Ends every session, and waits for those ending already (their trees close, their digests are written). */
   async closeAll(): Promise<void> {
     clearInterval(this.#sweeper);
-    await Promise.all([...this.#sessions.values()].map((s) => this.end(s, 'shutdown')));
+    await Promise.all([...[...this.#sessions.values()].map((s) => this.end(s, 'shutdown')), ...[...this.#ending].map((e) => e.catch(() => {}))]);
   }
 
   #prepareRoot(request: OpenRequest, wanted: string): Promise<string> {

@@ -294,9 +294,9 @@ describe('graceful drain (SIGTERM)', () => {
     assert.equal(sampleValue(families, 'pareco_sessions_open', { mode: 'upload' }), 2);
 
     // The syncs end: the server is done and exits at once.
-    assert.deepEqual(await lane.request({ t: 'close', id: 9 }), { t: 'ok', id: 9 });
+    assert.deepEqual(await lane.request({ t: 'close', id: 9 }), { t: 'closed', id: 9, cachedFiles: 0, cachedBytes: 0 });
     const closing = Date.now();
-    assert.deepEqual(await early.request({ t: 'close', id: 9 }), { t: 'ok', id: 9 });
+    assert.deepEqual(await early.request({ t: 'close', id: 9 }), { t: 'closed', id: 9, cachedFiles: 0, cachedBytes: 0 });
     assert.equal(await server.exited, 0);
     assert.ok(Date.now() - closing < 3000, 'exited soon after the last session closed');
     assert.match(server.output().slice(mark), /^shutting down$/m);

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CLIENT_BIN } from './paths.js';
 
 export interface CliResult {
@@ -28,9 +30,17 @@ export interface RunOptions {
  */
 const AMBIENT = new Set(['PARECO_AUTH_TOKEN', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'ALL_PROXY', 'WS_PROXY', 'WSS_PROXY', 'NODE_EXTRA_CA_CERTS']);
 
-/** process.env without AMBIENT variables, plus `extra`. */
+/**
+ * The tests' digest cache, shared by every test (as syncs on one machine share the user's),
+ * never the developer's own: a directory per user under the temporary directory.
+ */
+export function testCacheHome(uid = process.getuid?.() ?? 0): string {
+  return join(tmpdir(), `pareco-test-cache-${uid}`);
+}
+
+/** process.env without AMBIENT variables, with the tests' cache home, plus `extra`. */
 export function testEnvironment(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
+  const env: NodeJS.ProcessEnv = { XDG_CACHE_HOME: testCacheHome() };
   for (const [key, value] of Object.entries(process.env)) {
     if (!AMBIENT.has(key.toUpperCase())) env[key] = value;
   }

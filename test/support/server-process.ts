@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { onCleanup } from './cleanup.js';
 import { SERVER_BIN } from './paths.js';
+import { testCacheHome } from './run-cli.js';
 
 export interface ServerProcess {
   port: number;
@@ -26,7 +27,7 @@ export function startServerProcess(
     const [command, ...argv] = options.command?.(nodeArgs) ?? [process.execPath, ...nodeArgs];
     const child = spawn(command!, argv, {
       cwd: options.cwd,
-      env: { ...process.env, PARECO_AUTH_TOKEN: undefined, ...options.env },
+      env: { ...process.env, XDG_CACHE_HOME: testCacheHome(), PARECO_AUTH_TOKEN: undefined, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toolsRequired } from './external-tool.js';
 import { CLIENT_BIN } from './paths.js';
+import { testCacheHome } from './run-cli.js';
 
 /** How to run the CLI or the server as a user whose permissions count (root's do not). */
 export interface Unprivileged {
@@ -26,7 +27,8 @@ export function unprivileged(): Unprivileged | string {
   const uid = process.getuid?.();
   if (uid === undefined) return 'no user ids on this platform';
   if (uid !== 0) return { uid, gid: process.getgid!(), command: (args) => [process.execPath, ...args] };
-  const asNobody = (node: string) => ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', node];
+  // With a cache home of its own: root's is not nobody's to write.
+  const asNobody = (node: string) => ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', 'env', `XDG_CACHE_HOME=${testCacheHome(NOBODY)}`, node];
   const works = (node: string) => spawnSync(asNobody(node)[0]!, [...asNobody(node).slice(1), CLIENT_BIN, '--version']).status === 0;
   let node = process.execPath;
   if (!works(node)) {

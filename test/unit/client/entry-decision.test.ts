@@ -4,6 +4,8 @@ import type { Entry } from '../../../protocol/index.js';
 import { decide, type Decision } from '../../../src/client/entry-decision.js';
 
 const e = (kind: Entry['kind'], extra: Partial<Entry> = {}): Entry => ({ path: 'p', kind, size: 10, mtime: 1000, mode: 0o644, ...extra });
+const D1 = Buffer.from('0123456789abcdef', 'hex');
+const D2 = Buffer.from('0123456789abcdee', 'hex');
 const settings = { smallFile: 100, skipDigest: false, inplace: false };
 const d = (src: Entry | undefined, dst: Entry | undefined, over: Partial<typeof settings> = {}): Decision => decide({ path: 'p', src, dst }, { ...settings, ...over });
 
@@ -12,8 +14,16 @@ test('what each pair of entries needs', () => {
     [e('f'), undefined, {}, { kind: 'file', plan: 'put', replace: false }],
     [e('f', { size: 101 }), undefined, {}, { kind: 'file', plan: 'write', replace: false }],
     [e('f'), e('f'), {}, { kind: 'file', plan: 'compare', replace: false }],
-    [e('f'), e('f'), { skipDigest: true }, { kind: 'uptodate', fixMode: false }],
-    [e('f'), e('f', { mode: 0o600 }), { skipDigest: true }, { kind: 'uptodate', fixMode: true }],
+    [e('f'), e('f'), { skipDigest: true }, { kind: 'uptodate', fixMeta: false }],
+    [e('f'), e('f', { mode: 0o600 }), { skipDigest: true }, { kind: 'uptodate', fixMeta: true }],
+    // Both listings carry the whole file's digest: settled without a request.
+    [e('f', { digest: D1 }), e('f', { digest: D1 }), {}, { kind: 'uptodate', fixMeta: false }],
+    [e('f', { digest: D1 }), e('f', { digest: D1, mtime: 2000 }), {}, { kind: 'uptodate', fixMeta: true }],
+    [e('f', { digest: D1 }), e('f', { digest: D2 }), {}, { kind: 'file', plan: 'compare', replace: false }],
+    [e('f', { digest: D1 }), e('f', { digest: D1, size: 11 }), {}, { kind: 'file', plan: 'compare', replace: false }],
+    // A partial file's digest is not the file's.
+    [e('f', { digest: D1 }), e('f', { digest: D1, partial: true }), {}, { kind: 'file', plan: 'compare', replace: false }],
+    [e('f', { digest: D1 }), e('f'), {}, { kind: 'file', plan: 'compare', replace: false }],
     [e('f'), e('f', { mtime: 2000 }), { skipDigest: true }, { kind: 'file', plan: 'compare', replace: false }],
     [e('f'), e('p'), {}, { kind: 'file', plan: 'compare', replace: false }],
     [e('f'), e('p'), { inplace: true }, { kind: 'file', plan: 'put', replace: false }],
