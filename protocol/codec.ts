@@ -1,6 +1,7 @@
 import { Packr } from 'msgpackr';
 import { encodeName, isPlainName } from './byte-names.js';
 import { ErrorCode, ParecoError } from './errors.js';
+import { inflatePayload, type PayloadCompressor } from './payload-compression.js';
 
 // Plain maps on the wire (no msgpackr records), so any msgpack implementation can speak it.
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
@@ -53,12 +54,16 @@ function checkPlain(value: unknown, depth: number): void {
  * messages: the msgpack frame with `len` in place of `data`, then the raw payload. Packing the
  * payload as msgpack `bin` would copy every chunk once more on the sender and, as a fragmented
  * message, once more on the receiver; as its own message it goes from the file to the socket
- * and from the socket to the file untouched.
+ * and from the socket to the file untouched. With a compressor (a session with compression on),
+ * the payload is zstd's output when that is smaller, and the frame says `raw` (its size before).
  */
-export function encodeMessages(frame: object): Buffer[] {
+export function encodeMessages(frame: object, compressor?: PayloadCompressor): Buffer[] {
   const wire = withWireNames(frame);
   const { data, ...header } = wire as { data?: unknown };
   if (!(data instanceof Uint8Array)) return [packr.pack(wire)];
+  // Compressed when the session agreed to it and it pays: `raw` is then the payload's size.
+  const compressed = compressor?.compress(data);
+  if (compressed !== undefined) return [packr.pack({ ...header, len: compressed.length, raw: data.length }), compressed];
   return [packr.pack({ ...header, len: data.length }), Buffer.from(data.buffer, data.byteOffset, data.byteLength)];
 }
 
@@ -83,7 +88,9 @@ export class MessageDecoder {
         throw new ParecoError(ErrorCode.PROTOCOL, `payload of ${message.length} bytes where ${String(pending.len)} were announced`);
       }
       delete pending.len;
-      pending.data = message;
+      const raw = pending.raw;
+      delete pending.raw;
+      pending.data = raw === undefined ? message : inflatePayload(message, raw as number);
       return pending;
     }
     const frame = decodeFrame(message);
@@ -94,6 +101,10 @@ export class MessageDecoder {
         throw new ParecoError(ErrorCode.PROTOCOL, `malformed frame: len must be an integer from 0 to ${max}`);
       }
       if ('data' in frame) throw new ParecoError(ErrorCode.PROTOCOL, 'malformed frame: both len and data');
+      const raw = (frame as { raw?: unknown }).raw;
+      if (raw !== undefined && (typeof raw !== 'number' || !Number.isSafeInteger(raw) || raw < 0 || raw > max)) {
+        throw new ParecoError(ErrorCode.PROTOCOL, `malformed frame: raw must be an integer from 0 to ${max}`);
+      }
       this.#pending = frame as Record<string, unknown>;
       return undefined;
     }

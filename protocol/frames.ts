@@ -1,6 +1,7 @@
 import { ErrorCode, isErrorCode, ParecoError } from './errors.js';
 import { bin, bool, list, name, num, oneOf, optName, record, str, uint, type Fields } from './shape.js';
 import { checkWirePath, MAX_PATH_LENGTH } from './wire-path.js';
+import { COMPRESSION_LEVELS } from './payload-compression.js';
 
 /*
  * Every frame is one msgpack map with a type `t`. Requests (client → server) carry an `id`;
@@ -85,6 +86,11 @@ export interface OpenRequest {
    */
   session?: string;
   key?: string;
+  /**
+   * Compress payloads with zstd at this level (1–19), both ways, where it pays (see `raw` in
+   * PROTOCOL.md). The server says in `opened` whether it will.
+   */
+  zstd?: number;
 }
 export interface JoinRequest { t: 'join'; id: number; v: number; session: string; key: string }
 /**
@@ -134,7 +140,8 @@ export type Request =
 
 export interface OkResponse { t: 'ok'; id: number }
 /** `joined`: the lane joined a session another lane of the same client opened (see OpenRequest.session). */
-export interface OpenedResponse { t: 'opened'; id: number; session: string; key: string; server: string; joined: boolean }
+/** `zstd`: payloads of this session may be compressed both ways (it was asked for, and the server can). */
+export interface OpenedResponse { t: 'opened'; id: number; session: string; key: string; server: string; joined: boolean; zstd: boolean }
 export interface EntriesResponse { t: 'entries'; id: number; entries: Entry[]; done: boolean }
 export interface HashesResponse { t: 'hashes'; id: number; size: number; partial: boolean; digests: Buffer[] }
 /** A failure of one file of a batch. */
@@ -229,6 +236,7 @@ const requestParsers: Record<Request['t'], RequestParser> = {
     fsync: bool(f, 'open', 'fsync'),
     dry: f.dry === undefined ? false : bool(f, 'open', 'dry'),
     ...(f.session === undefined ? {} : { session: sessionId(f, 'open'), key: str(f, 'open', 'key', 128) }),
+    ...(f.zstd === undefined ? {} : { zstd: compressionLevel(f) }),
   }),
   join: (f) => ({
     t: 'join',
@@ -372,6 +380,15 @@ function fileError(item: Fields, frame: string): FileError {
   return { code: isErrorCode(code) ? code : ErrorCode.IO, message: str(item, frame, 'message', 4096) };
 }
 
+/** A compression level the session asks for. */
+function compressionLevel(f: Fields): number {
+  const level = uint(f, 'open', 'zstd', COMPRESSION_LEVELS.max);
+  if (level < COMPRESSION_LEVELS.min) {
+    throw new ParecoError(ErrorCode.PROTOCOL, `malformed open frame: zstd must be a compression level from ${COMPRESSION_LEVELS.min} to ${COMPRESSION_LEVELS.max}`);
+  }
+  return level;
+}
+
 /** The files of a batch are its payload end to end: their sizes must add up to it. */
 function checkBatchSizes(frame: string, files: { size: number }[], data: Buffer): void {
   const total = files.reduce((sum, file) => sum + file.size, 0);
@@ -397,6 +414,7 @@ const responseParsers: Record<Response['t'], ResponseParser> = {
     key: str(f, 'opened', 'key', 128),
     server: str(f, 'opened', 'server', 64),
     joined: bool(f, 'opened', 'joined'),
+    zstd: f.zstd === undefined ? false : bool(f, 'opened', 'zstd'),
   }),
   entries: (f) => ({
     t: 'entries',

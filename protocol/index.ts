@@ -5,3 +5,4 @@ export * from './codec.js';
 export * from './wire-path.js';
 export * from './byte-names.js';
 export * from './name-order.js';
+export * from './payload-compression.js';

@@ -2,7 +2,7 @@ import type { Writable } from 'node:stream';
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { defaultCacheDir } from '../fs/cache-dir.js';
-import { HASHES, LIMITS, MODES, PROTOCOL_VERSION, type HashName, type Mode } from '../../protocol/index.js';
+import { COMPRESSION_LEVELS, HASHES, LIMITS, MODES, PROTOCOL_VERSION, type HashName, type Mode } from '../../protocol/index.js';
 import { sync, SYNC_DEFAULTS } from '../client/sync.js';
 import type { SyncSummary } from '../client/sync-report.js';
 import { DEFAULT_HEARTBEAT } from '../transport/heartbeat.js';
@@ -43,6 +43,8 @@ interface ClientOptions {
   dryRun?: boolean;
   maxDelete?: number;
   bwlimit?: number;
+  compress?: boolean;
+  compressLevel?: number;
   logLevel: LogLevel;
   json?: boolean;
   itemize?: boolean;
@@ -93,6 +95,12 @@ function program(): Command {
     .addOption(new Option('--retry-wait <duration>', 'first wait before reconnecting (doubles each attempt, with jitter)').argParser(durationOption(1)).default(SYNC_DEFAULTS.retryWait, '1s'))
     .option('-N, --dry-run', 'show what would be transferred, updated and deleted; change nothing')
     .option('--max-delete <n>', 'with --delete: delete nothing (exit 25) if more than n entries would go', integerOption(0, Number.MAX_SAFE_INTEGER))
+    .option('-z, --compress', 'compress file data with zstd where it shrinks (for slow links; costs CPU on both sides)')
+    .option(
+      '--compress-level <n>',
+      `zstd level, ${COMPRESSION_LEVELS.min} (fastest) to ${COMPRESSION_LEVELS.max} (smallest); implies --compress (default ${COMPRESSION_LEVELS.default})`,
+      integerOption(COMPRESSION_LEVELS.min, COMPRESSION_LEVELS.max),
+    )
     .option('--bwlimit <rate>', 'limit file data to this many bytes per second over all connections (500K, 10M)', rateOption(1024))
     .option('--fsync', 'flush each file and its directory entry to disk before it is renamed into place')
     .addOption(new Option('--log-level <level>', 'output detail').choices(LOG_LEVELS).default('files'))
@@ -184,6 +192,7 @@ export async function runClient(argv: string[], io = { stdout: process.stdout, s
       dryRun: options.dryRun ?? false,
       ...(options.maxDelete === undefined ? {} : { maxDelete: options.maxDelete }),
       ...(options.bwlimit === undefined ? {} : { bwlimit: options.bwlimit }),
+      ...(options.compress || options.compressLevel !== undefined ? { compress: options.compressLevel ?? COMPRESSION_LEVELS.default } : {}),
       signal: interrupt.signal,
       // Unchanged files one by one only where they are shown (they are most files of a re-sync).
       reportUnchanged: options.logLevel === 'chunks',

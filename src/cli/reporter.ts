@@ -179,6 +179,7 @@ export class Reporter {
           (summary.aborted ? ' (interrupted)' : '') +
           (summary.dryRun ? ' (dry run: nothing was changed)' : ''),
         `bytes: ${formatSize(summary.bytesTotal)} total, ${formatSize(summary.bytesTransferred)} transferred, ${formatSize(summary.bytesSkipped)} skipped`,
+        `wire: ${formatSize(summary.wire.sent)} sent, ${formatSize(summary.wire.received)} received${summary.wire.compressed ? ' (compressed)' : ''}`,
         `time: ${seconds.toFixed(2)}s, speed ${rate(summary.bytesTransferred)}, effective ${rate(summary.bytesTotal)}`,
         ...cacheLine(summary),
       ].join('\n'),

@@ -51,11 +51,11 @@ export async function transferFile(ctx: EngineContext, src: Entry, dst: Entry | 
   }
 
   // An existing file is prepared at once (copying a big target into its partial file) while the
-  // differing chunks are compared block by block; only writes wait for it. A new file needs no
-  // begin: its first write begins it.
+  // differing chunks are compared block by block; the destination makes writes wait for it. A
+  // new file needs no begin: its first write begins it.
   const begun = plan === 'compare' ? ctx.dest.begin(src.path, src.size) : Promise.resolve();
   begun.catch(() => {}); // awaited below; a failure is thrown there
-  const sent = await sendChunks(ctx, src, send, comparison, begun);
+  const sent = await sendChunks(ctx, src, send, comparison);
   await begun;
   // A new file with nothing written (its source emptied meanwhile) was never begun.
   if (plan === 'write' && sent.bytes === 0) await ctx.dest.begin(src.path, src.size);
@@ -82,7 +82,7 @@ export async function fixMetadata(ctx: EngineContext, src: Entry, dst: Entry): P
  * holds only the bytes that differ, so a scattered change keeps many comparisons in flight (one
  * round trip each) instead of reserving a whole chunk of window for a few blocks.
  */
-async function sendChunks(ctx: EngineContext, src: Entry, send: number[], compared: Comparison | undefined, begun: Promise<void>): Promise<{ bytes: number; changed: boolean }> {
+async function sendChunks(ctx: EngineContext, src: Entry, send: number[], compared: Comparison | undefined): Promise<{ bytes: number; changed: boolean }> {
   const { chunk } = ctx;
   const sent = { bytes: 0, changed: false };
   let failure: { error: unknown } | undefined;
@@ -118,7 +118,8 @@ async function sendChunks(ctx: EngineContext, src: Entry, send: number[], compar
           } else {
             runs = [{ offset, length, ...(compared?.source[index] === undefined ? {} : { expected: compared.source[index] }) }];
           }
-          await begun;
+          // Not waiting for the begin's answer: the destination holds writes until the file is
+          // begun (one round trip less before the data flows).
           await Promise.all(runs.map((run) => sendRun(ctx, src, run, sent)));
           ctx.summary.chunksTransferred++;
         } catch (error) {

@@ -6,6 +6,7 @@ import {
   ParecoError,
   PROTOCOL_VERSION,
   type ClosedResponse,
+  PayloadCompressor,
   type OpenRequest,
   type Response,
 } from '../../protocol/index.js';
@@ -26,6 +27,8 @@ export interface SessionInfo {
   key: string;
   /** Version of the pareco server. */
   server: string;
+  /** Payloads are compressed both ways (asked for, and the server agreed). */
+  compressed: boolean;
 }
 
 /** What the pool tells the sync about its connections, for the user. */
@@ -63,6 +66,8 @@ export class LanePool {
   readonly #url: string;
   readonly #options: PoolOptions;
   readonly #slots: Slot[];
+  /** Compresses request payloads when the session has compression on (one per pool: lanes take turns on the thread). */
+  readonly #compressor: PayloadCompressor | undefined;
   /** Ends every wait and connection attempt of the pool, on close or on the user's interrupt. */
   readonly #cancellation: Cancellation;
   #waiters: (() => void)[] = [];
@@ -79,12 +84,13 @@ export class LanePool {
   /** Requests sent again after their lane dropped. */
   retriedRequests = 0;
 
-  private constructor(url: string, options: PoolOptions, cancellation: Cancellation, session: SessionInfo, count: number, first: ClientLane) {
+  private constructor(url: string, options: PoolOptions, cancellation: Cancellation, session: SessionInfo, count: number, first: ClientLane, compressor: PayloadCompressor | undefined) {
     this.#url = url;
     this.#options = options;
     this.#cancellation = cancellation;
     this.session = session;
     this.#slots = Array.from({ length: count }, () => ({ lane: undefined, gaveUp: false }));
+    this.#compressor = compressor;
     // Requests waiting for a lane give up when the user interrupts.
     cancellation.onCancel(() => this.#wake());
     this.#attach(this.#slots[0]!, first, true);
@@ -110,8 +116,10 @@ export class LanePool {
     const opening = { ...open, session: randomBytes(12).toString('base64url'), key: randomBytes(24).toString('base64url') };
     try {
       const { first, opened, early, listing } = await openFirst(url, count, opening, connect, prefetch);
-      const session = { id: opened.session, key: opened.key, server: opened.server };
-      const pool = new LanePool(url, options, cancellation, session, count, first);
+      // Compression as asked, if the server agreed (it may not have zstd).
+      const compressor = opened.zstd && open.zstd !== undefined ? new PayloadCompressor(open.zstd) : undefined;
+      const session = { id: opened.session, key: opened.key, server: opened.server, compressed: compressor !== undefined };
+      const pool = new LanePool(url, options, cancellation, session, count, first, compressor);
       pool.#listing = listing;
       pool.#listDigests = prefetch?.digests ?? false;
       // The other lanes join in the background: nothing waits for them.
@@ -245,6 +253,7 @@ export class LanePool {
   #attach(slot: Slot, lane: ClientLane, initial = false): void {
     const wasDown = !initial && this.connected === 0;
     slot.lane = lane;
+    lane.compressor = this.#compressor;
     lane.onClose((error) => {
       if (this.#closing || error.code === ErrorCode.ABORTED) return;
       this.#reportLoss(error);

@@ -64,7 +64,13 @@ export async function runSessions(plan: SessionPlan): Promise<SyncSummary> {
     try {
       emit({ type: 'connecting', server: redact(plan.url) });
       pool = await openPool(plan, remoteDigests);
-      if (pool !== undefined) emit({ type: 'connected', session: pool.session.id, server: pool.session.server, lanes: pool.size });
+      if (pool !== undefined) {
+        emit({ type: 'connected', session: pool.session.id, server: pool.session.server, lanes: pool.size });
+        summary.wire.compressed = pool.session.compressed;
+        if (plan.open.zstd !== undefined && !pool.session.compressed) {
+          emit({ type: 'warning', code: ErrorCode.USAGE, message: '--compress: the server cannot compress (no zstd there); sending uncompressed' });
+        }
+      }
       const remote = pool === undefined ? undefined : new RemoteTree(pool);
       const [source, realDest]: [Tree, Tree | undefined] = upload ? [plan.local!, remote] : [remote!, plan.local];
       const dest = plan.open.dry ? new DryRunTree(realDest) : realDest!;

@@ -72,6 +72,8 @@ export interface SyncSummary {
   sessionRestarts: number;
   /** Files and bytes whose digests came from the digest cache (not read), on each side. */
   cached: { local: CacheSaving; remote: CacheSaving };
+  /** Bytes of the messages sent and received (frames and payloads as they travelled); `compressed`: payloads were compressed where it paid. */
+  wire: { sent: number; received: number; compressed: boolean };
   durationMs: number;
 }
 
@@ -96,6 +98,7 @@ export function emptySummary(): SyncSummary {
     retriedRequests: 0,
     sessionRestarts: 0,
     cached: { local: { files: 0, bytes: 0 }, remote: { files: 0, bytes: 0 } },
+    wire: { sent: 0, received: 0, compressed: false },
     durationMs: 0,
   };
 }

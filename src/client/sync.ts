@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { blockSizeProblem, ErrorCode, ParecoError, type HashName, type Mode } from '../../protocol/index.js';
+import { blockSizeProblem, compressionAvailable, ErrorCode, ParecoError, type HashName, type Mode } from '../../protocol/index.js';
 import { loadDigest } from '../digest/registry.js';
 import { RangeDigest } from '../digest/range-digest.js';
 import { DigestCache } from '../fs/digest-cache.js';
@@ -69,6 +69,8 @@ export interface SyncOptions {
   maxDelete?: number;
   /** Bytes per second of file data, all lanes together. */
   bwlimit?: number;
+  /** Compress payloads with zstd at this level (1–19) where it pays, both ways. */
+  compress?: number;
   /** Aborting stops the sync: in-flight requests finish, nothing new starts, the summary says so. */
   signal?: AbortSignal;
   onEvent?: (event: SyncEvent) => void;
@@ -114,7 +116,11 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
   const dryRun = options.dryRun ?? false;
   const filter = await PathFilter.create(include, exclude);
   const digest = await loadDigest(hash);
+  if (options.compress !== undefined && !compressionAvailable()) {
+    throw new ParecoError(ErrorCode.USAGE, '--compress: zstd (the zstd-napi package) cannot be loaded in this installation');
+  }
   const cancellation = new Cancellation(options.signal);
+  const wire = { sent: 0, received: 0 };
   let local: LocalTree | undefined;
   let embedded: RunningServer | undefined;
   const cache = openCache(options, emit);
@@ -138,8 +144,10 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
         inplace: options.inplace ?? false,
         fsync: options.fsync ?? false,
         dry: dryRun,
+        ...(options.compress === undefined ? {} : { zstd: options.compress }),
       },
       pool: {
+        wire,
         ...(token === undefined ? {} : { token }),
         connectTimeout: options.connectTimeout ?? SYNC_DEFAULTS.connectTimeout,
         ...reach,
@@ -165,6 +173,7 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
       emit,
     });
     if (local !== undefined) summary.cached.local = { ...local.cacheHits };
+    summary.wire = { ...summary.wire, ...wire };
     summary.durationMs = Math.round(performance.now() - started);
     summary.ok = summary.filesFailed === 0 && summary.filesChanged === 0 && !summary.aborted;
     return summary;

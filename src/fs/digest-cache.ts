@@ -194,7 +194,7 @@ export class DigestCache {
    * kept while the listing goes through it.
    */
   lookupSmall(dir: DirId, name: string, state: FileState, params: DigestParams): Buffer | undefined {
-    const row = this.#directory(dir, params, false)?.matching(name, state);
+    const row = this.#directory(dir, params)?.matching(name, state);
     if (row === undefined || !trusted(row.verified, state)) return undefined;
     this.hits.files++;
     this.hits.bytes += Number(state.size);
@@ -203,14 +203,14 @@ export class DigestCache {
 
   /** Records the digest of a small file: as `record`, in its directory's record. */
   recordSmall(dir: DirId, name: string, state: FileState, params: DigestParams, digest: Buffer, verifiedNs: bigint, written?: { path: string }): void {
-    const record = this.#directory(dir, params, true);
+    const record = this.#directory(dir, params);
     if (record === undefined) return;
     record.set(name, { ino: state.ino, size: state.size, mtime: state.mtimeNs, ctime: state.ctimeNs, verified: verifiedNs, digest });
     if (written !== undefined) {
       this.#written.set(written.path, {
         state,
         confirm: (now) => {
-          const current = this.#directory(dir, params, false);
+          const current = this.#directory(dir, params);
           const row = current?.matching(name, state);
           if (row !== undefined) current!.set(name, { ...row, verified: now });
         },
@@ -221,7 +221,7 @@ export class DigestCache {
 
   /** The names now in directory `dir`: rows of files gone from it are dropped. */
   directoryListed(dir: DirId, params: DigestParams, names: ReadonlySet<string>): void {
-    const record = this.#directory(dir, params, false);
+    const record = this.#directory(dir, params);
     if (record === undefined) return;
     record.keepOnly(names);
     if (record.dirty) this.#changed();
@@ -283,11 +283,8 @@ export class DigestCache {
     else this.#timer ??= setTimeout(() => this.#flush(), FLUSH_MS).unref();
   }
 
-  /**
-   * The record of directory `dir`: held, else read (or, with `create`, a new one). Undefined
-   * when the cache no longer works, or the directory has none and `create` is false.
-   */
-  #directory(dir: DirId, params: DigestParams, create: boolean): DirectoryDigests | undefined {
+  /** The record of directory `dir`: held, else read, else a new one. Undefined when the cache no longer works. */
+  #directory(dir: DirId, params: DigestParams): DirectoryDigests | undefined {
     if (this.#broken) return undefined;
     const key = `${dir.dev}:${dir.ino}:${params.hash}:${params.chunk}:${params.block}`;
     let record = this.#directories.get(key);
@@ -301,10 +298,9 @@ export class DigestCache {
         record = DirectoryDigests.decode(stored.files);
         const nowMs = Date.now();
         if (typeof stored.used === 'number' && nowMs - stored.used > TOUCH_AFTER_MS) this.#run(() => this.#touchDir.run(nowMs, key));
-      } else if (create) {
-        record = new DirectoryDigests();
       } else {
-        return undefined;
+        // None yet: an empty one is held, so that the directory's other files need no read either.
+        record = new DirectoryDigests();
       }
     }
     this.#directories.set(key, record);

@@ -112,7 +112,14 @@ export class FileWriter {
   /** Moves the partial file into place; with fsync, the directory entry is flushed too. */
   async #rename(file: string, target: string): Promise<void> {
     if (file === target) return;
-    await this.#dirs.around(target, () => rename(fsPath(file), fsPath(target)));
+    // Replacing a file frees the old one's blocks within the rename (50 ms for 256 MiB here):
+    // holding it open defers that to its close, done in the thread pool after we answer.
+    const old = await open(fsPath(target), constants.O_RDONLY | constants.O_NOFOLLOW).catch(() => undefined);
+    try {
+      await this.#dirs.around(target, () => rename(fsPath(file), fsPath(target)));
+    } finally {
+      void old?.close().catch(() => {});
+    }
     if (this.#fsync) await this.#syncDir(target);
   }
 

@@ -61,7 +61,7 @@ export function serveLane(ws: WebSocket, context: LaneContext): void {
       release?.();
       return;
     }
-    const messages = encodeMessages(response);
+    const messages = encodeMessages(response, session?.compressor);
     batchSends();
     messages.forEach((message, i) => ws.send(message, { binary: true }, i === messages.length - 1 ? () => release?.() : undefined));
   };
@@ -139,7 +139,7 @@ export function serveLane(ws: WebSocket, context: LaneContext): void {
       } else {
         context.log({ event: 'lane-joined', session: opened.id, client: context.peer, lanes: opened.lanes.size });
       }
-      send({ t: 'opened', id: request.id, session: opened.id, key: opened.key, server: VERSION, joined: !created });
+      send({ t: 'opened', id: request.id, session: opened.id, key: opened.key, server: VERSION, joined: !created, zstd: opened.compressor !== undefined });
       return;
     }
     const joined = context.registry.join(request.session, request.key);

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { WebSocket } from 'ws';
 import { customAlphabet, nanoid } from 'nanoid';
-import { ErrorCode, ParecoError, type OpenRequest } from '../../protocol/index.js';
+import { compressionAvailable, ErrorCode, ParecoError, PayloadCompressor, type OpenRequest } from '../../protocol/index.js';
 import { loadDigest } from '../digest/registry.js';
 import { PathFilter } from '../fs/filter.js';
 import type { DigestCache } from '../fs/digest-cache.js';
@@ -118,7 +118,17 @@ export class SessionRegistry {
       dryRun: request.dry,
       cancelled: () => session?.ended ?? false,
     });
-    session = new Session({ id: request.session ?? sessionId(), key: request.key ?? nanoid(32), mode: request.mode, dry: request.dry, root, tree, chunk: request.chunk });
+    session = new Session({
+      id: request.session ?? sessionId(),
+      key: request.key ?? nanoid(32),
+      mode: request.mode,
+      dry: request.dry,
+      root,
+      tree,
+      chunk: request.chunk,
+      // Compression as the client asked, if zstd loads here (the client learns it from `opened`).
+      ...(request.zstd !== undefined && compressionAvailable() ? { compressor: new PayloadCompressor(request.zstd) } : {}),
+    });
     // Check and register without an await in between, so two opens cannot both win a lock.
     const replaced = session.writes ? this.#lockedBy(root) : [];
     session.lanes.add(lane);

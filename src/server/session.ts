@@ -1,5 +1,5 @@
 import type { WebSocket } from 'ws';
-import type { Mode } from '../../protocol/index.js';
+import type { Mode, PayloadCompressor } from '../../protocol/index.js';
 import type { LocalTree } from '../fs/local-tree.js';
 import { ListingBatches, type ListingBatch } from './listing-batches.js';
 
@@ -17,6 +17,8 @@ export class Session {
   readonly root: string;
   readonly tree: LocalTree;
   readonly chunk: number;
+  /** Compresses the payloads this server sends, when the session has compression on. */
+  readonly compressor: PayloadCompressor | undefined;
   readonly lanes = new Set<WebSocket>();
   readonly startedAt = Date.now();
   lastActive = Date.now();
@@ -28,7 +30,7 @@ export class Session {
   ended = false;
   readonly #listing: ListingBatches;
 
-  constructor(init: { id: string; key: string; mode: Mode; dry?: boolean; root: string; tree: LocalTree; chunk: number }) {
+  constructor(init: { id: string; key: string; mode: Mode; dry?: boolean; root: string; tree: LocalTree; chunk: number; compressor?: PayloadCompressor }) {
     this.id = init.id;
     this.key = init.key;
     this.mode = init.mode;
@@ -36,6 +38,7 @@ export class Session {
     this.root = init.root;
     this.tree = init.tree;
     this.chunk = init.chunk;
+    this.compressor = init.compressor;
     this.#listing = new ListingBatches((digests) => this.tree.list({ digests })[Symbol.asyncIterator]());
   }
 

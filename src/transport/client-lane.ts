@@ -8,6 +8,7 @@ import {
   ParecoError,
   parseResponse,
   type DecodeLimits,
+  type PayloadCompressor,
   type Request,
   type Response,
   SERVER_VERSION_HEADER,
@@ -35,6 +36,14 @@ export interface ConnectOptions {
   tls?: TlsTrust;
   /** Cancelling gives up the connection attempt at once (ABORTED). */
   cancellation?: Cancellation;
+  /** Counts the bytes of every message sent and received (shared by the lanes of a sync). */
+  wire?: WireBytes;
+}
+
+/** Bytes of WebSocket messages (frames and payloads, compressed as they travel). */
+export interface WireBytes {
+  sent: number;
+  received: number;
 }
 
 interface Pending {
@@ -68,12 +77,16 @@ export class ClientLane {
   readonly #number = ++lanesMade;
   /** What the server said it is in the upgrade answer (`0.2.0; protocol=1`), if it did. */
   readonly serverVersion: string | undefined;
+  /** Compresses request payloads, once the session agreed to compression. */
+  compressor: PayloadCompressor | undefined;
+  readonly #wire: WireBytes;
 
   private constructor(ws: WebSocket, options: ConnectOptions, serverVersion: string | undefined) {
     this.#ws = ws;
     this.#batchSends = batchSendsPerTurn(ws);
     this.serverVersion = serverVersion;
     this.#limits = options.limits;
+    this.#wire = options.wire ?? { sent: 0, received: 0 };
     // A payload is a chunk, or a batch of small files (datamany).
     this.#decoder = new MessageDecoder(() => Math.max(options.limits.maxData, LIMITS.maxBatchBytes));
     ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
@@ -226,7 +239,10 @@ export class ClientLane {
       };
       const frame: Request = { ...body, id } as Request;
       this.#batchSends();
-      for (const message of encodeMessages(frame)) this.#ws.send(message, { binary: true }, onSent);
+      for (const message of encodeMessages(frame, this.compressor)) {
+        this.#wire.sent += message.length;
+        this.#ws.send(message, { binary: true }, onSent);
+      }
     });
   }
 
@@ -240,6 +256,7 @@ export class ClientLane {
     let response: Response;
     try {
       if (!isBinary) throw new ParecoError(ErrorCode.PROTOCOL, 'text message on a binary protocol');
+      this.#wire.received += data.length;
       const frame = this.#decoder.decode(data);
       if (frame === undefined) return; // its payload comes next
       response = parseResponse(frame, this.#limits);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { before, describe, test } from 'node:test';
@@ -100,6 +101,22 @@ describe('behind nginx terminating TLS, under /pareco', { skip }, () => {
       const opened = server.output().slice(before).split('\n').find((line) => / opened by /.test(line));
       assert.ok(opened, `an opened line:\n${server.output().slice(before)}`);
       assert.match(opened, /opened by .*\b127\.0\.0\.1\b/, 'the client address comes from X-Forwarded-For (nginx itself is 127.0.0.3)');
+    });
+  }
+
+  for (const mode of ['upload', 'download'] as const) {
+    test(`${mode} with --compress through nginx: bytes equal, compressible data in a fraction of its size on the wire`, async () => {
+      const { source, dest } = pair();
+      await makeSource(source, `${mode}-z`);
+      const log = Buffer.from(Array.from({ length: 60_000 }, (_, i) => `GET /item/${i % 500} 200 ${i % 97}ms\n`).join(''));
+      await writeFile(join(source, 'access.log'), log);
+      const result = await sync(nginx.url, mode, source, dest, ['-n', '4', '--ca', certs.caCert, '-z']);
+      assertOk(result);
+      assert.deepEqual(await snapshotTree(dest), await snapshotTree(source));
+      const wire = result.summary?.wire as { sent: number; received: number; compressed: boolean };
+      assert.equal(wire.compressed, true);
+      // BIG is random (sent as it is); the log shrinks to a small fraction.
+      assert.ok((mode === 'upload' ? wire.sent : wire.received) < BIG.length + log.length / 4, JSON.stringify(wire));
     });
   }
 

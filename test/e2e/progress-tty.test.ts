@@ -51,7 +51,7 @@ const percents = (output: string) => [...output.matchAll(/(\d+)%  [\d.]+ [KMG]?i
 const CONNECTED = /^connected to pareco-server \d+\.\d+\.\d+: session \S+, \d+ connections$/;
 /** The log lines of the upload below, sorted (files finish in any order). */
 const LOG_LINES = ['mkdir     sub/', 'new       a.bin (2.00 MiB)', 'new       b.bin (2.00 MiB)', 'new       sub/big.bin (8.00 MiB)', 'new       sub/c.bin (2.00 MiB)'].sort();
-const SUMMARY_LINES = [/^files: 4 total, 4 transferred, 0 skipped, 0 deleted$/, /^bytes: 14\.0 MiB total, 14\.0 MiB transferred, 0 B skipped$/, /^time: /];
+const SUMMARY_LINES = [/^files: 4 total, 4 transferred, 0 skipped, 0 deleted$/, /^bytes: 14\.0 MiB total, 14\.0 MiB transferred, 0 B skipped$/, /^wire: 14\.0 MiB sent, .* received$/, /^time: /];
 
 describe('progress display on a real terminal', () => {
   let dir: string;

@@ -78,6 +78,7 @@ const PLAIN_LINES = [
   'new       d (500 B)',
   'files: 4 total, 2 transferred, 1 skipped, 0 deleted, 1 failed',
   'bytes: 2.93 KiB total, 0 B transferred, 0 B skipped',
+  'wire: 0 B sent, 0 B received',
   'time: 1.00s, speed 0 B/s, effective 2.93 KiB/s',
 ];
 

@@ -334,7 +334,8 @@ describe('parseEntry', () => {
 describe('parseResponse', () => {
   const validResponses: Record<string, Frame> = {
     ok: { t: 'ok', id: 1 },
-    opened: { t: 'opened', id: 2, session: 's1', key: 'k1', server: 'pareco 0.1.0', joined: false },
+    opened: { t: 'opened', id: 2, session: 's1', key: 'k1', server: 'pareco 0.1.0', joined: false, zstd: true },
+    closed: { t: 'closed', id: 8, cachedFiles: 3, cachedBytes: 300 },
     entries: { t: 'entries', id: 3, entries: [entry, { ...entry, path: 'a', kind: 'd' }], done: true },
     hashes: { t: 'hashes', id: 4, size: 100, partial: true, digests: [digest, Buffer.alloc(0)] },
     stat: { t: 'stat', id: 5, entry },
