@@ -1,4 +1,6 @@
 #!/usr/bin/env node
-import { runServer } from '../dist/src/cli/server-cli.js';
+// The bundle (npm run build makes it) when there is one, else the compiled modules.
+import { existsSync } from 'node:fs';
 
-process.exitCode = await runServer(process.argv.slice(2));
+const bundle = new URL('../dist/bundle/pareco-server.mjs', import.meta.url);
+await import(existsSync(bundle) ? bundle.href : new URL('../dist/src/cli/server-main.js', import.meta.url).href);

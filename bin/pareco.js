@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { runClient } from '../dist/src/cli/client-cli.js';
+// The bundle (npm run build makes it) when there is one, else the compiled modules.
+import { existsSync } from 'node:fs';
 
-// Exit as soon as the sync is done and reported (output to a pipe or file is written
-// synchronously on Linux): the lanes' closing handshakes are not worth a round trip more.
-process.exit(await runClient(process.argv.slice(2)));
+const bundle = new URL('../dist/bundle/pareco.mjs', import.meta.url);
+await import(existsSync(bundle) ? bundle.href : new URL('../dist/src/cli/client-main.js', import.meta.url).href);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 
-/** The package version, read once from package.json (two levels above dist/src). */
+/** The package version, read once from package.json (two levels above dist/src, and above dist/bundle). */
 export const VERSION: string = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;

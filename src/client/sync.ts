@@ -94,9 +94,14 @@ const LANE_WINDOW = 2 * 1024 * 1024;
 /** ...and all lanes together, unless two chunks are more: the client's memory stays bounded. */
 const MAX_WINDOW = 32 * 1024 * 1024;
 
-/** In-flight payload for the whole sync: enough to fill every lane, bounded for memory. */
-function windowSize(connections: number, chunk: number): number {
-  return Math.max(2 * chunk, Math.min(MAX_WINDOW, connections * Math.max(LANE_WINDOW, 2 * chunk)));
+/**
+ * In-flight payload for the whole sync: enough to fill every lane, bounded for memory. It counts
+ * file bytes: compressed, they take a fraction of that on the link, so a compressing sync may
+ * keep more of them in flight (`compressed`: four times as many, within four times the bound).
+ */
+function windowSize(connections: number, chunk: number, compressed: boolean): number {
+  const factor = compressed ? 4 : 1;
+  return Math.max(2 * chunk, Math.min(factor * MAX_WINDOW, factor * connections * Math.max(LANE_WINDOW, 2 * chunk)));
 }
 
 /**
@@ -164,7 +169,7 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
       filter,
       skipDigest: options.skipDigest ?? false,
       deletion: { enabled: options.deleteUnexpected ?? false, ...(options.maxDelete === undefined ? {} : { max: options.maxDelete }) },
-      window: windowSize(connections, chunk),
+      window: windowSize(connections, chunk, options.compress !== undefined),
       rate: options.bwlimit === undefined ? undefined : new RateLimit(options.bwlimit),
       reportUnchanged: options.reportUnchanged ?? false,
       retries,
