@@ -91,7 +91,13 @@ export class SmallFileBatches {
         files.push({ path: src.path, data: got.data, digest: got.digest, meta: { mtime: src.mtime, mode: src.mode } });
         placed.push({ queued, outcome: { bytes: got.data.length, changed } });
       });
-      const results = files.length === 0 ? [] : await ctx.dest.putMany(files);
+      let results: (ParecoError | undefined)[];
+      try {
+        results = files.length === 0 ? [] : await ctx.dest.putMany(files);
+      } finally {
+        // The data is written or sent: a pooled read buffer can be used again.
+        for (const got of read) if (got !== undefined && !(got instanceof ParecoError)) got.release?.();
+      }
       placed.forEach(({ queued, outcome }, i) => {
         const error = results[i];
         if (error === undefined) queued.resolve(outcome);

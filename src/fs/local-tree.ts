@@ -46,6 +46,16 @@ export interface LocalTreeOptions {
 }
 
 const READ_NOFOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW;
+/** A batch of small files a client sends (1 MiB) and the file that tipped it over (one chunk at most). */
+const BATCH_BUFFER = 2 * 1024 * 1024;
+
+/** A release to be called `count` times: `last` runs at the last call. */
+function releasedAfter(count: number, last: () => void): () => void {
+  let left = count;
+  return () => {
+    if (--left === 0) last();
+  };
+}
 
 /** A tree on this machine's file system: what the server serves, and the client's local side. */
 export class LocalTree implements Tree {
@@ -58,6 +68,8 @@ export class LocalTree implements Tree {
   /** Begins under way, by path: reading blocks waits for them (see blockDigests). */
   readonly #beginning = new Map<string, Promise<void>>();
   readonly #pool: BufferPool;
+  /** Buffers for batches of small files read at once (readMany). */
+  readonly #batchPool: BufferPool;
   #scratchBuffer: Buffer | undefined;
   /** Read-only directories, opened for the changes made in them (like rsync). */
   readonly #dirs = new WritableDirs();
@@ -68,6 +80,7 @@ export class LocalTree implements Tree {
     this.#writer = new FileWriter({ inplace: options.inplace ?? false, fsync: options.fsync ?? false, dirs: this.#dirs });
     this.#range = new RangeDigest(options.digest, options.block);
     this.#pool = new BufferPool(options.chunk, 64);
+    this.#batchPool = new BufferPool(BATCH_BUFFER, 16);
     this.#digests = new TreeDigests({
       range: this.#range,
       chunk: options.chunk,
@@ -164,7 +177,12 @@ export class LocalTree implements Tree {
    */
   async readMany(files: { path: string; size: number }[]): Promise<(ChunkData | ParecoError)[]> {
     const sizes = files.map((file) => Math.min(file.size, this.#options.chunk));
-    const buffer = Buffer.allocUnsafe(Math.min(LIMITS.maxBatchBytes, sizes.reduce((sum, size) => sum + size, 0)));
+    const needed = Math.min(LIMITS.maxBatchBytes, sizes.reduce((sum, size) => sum + size, 0));
+    // A batch buffer from the pool (a fresh one per batch was most of a big copy's garbage),
+    // back in the pool once every file's data is released.
+    const pooled = needed <= this.#batchPool.size;
+    const buffer = pooled ? this.#batchPool.take() : Buffer.allocUnsafe(needed);
+    const release = pooled ? releasedAfter(files.length, () => this.#batchPool.give(buffer)) : undefined;
     let used = 0;
     const results: (ChunkData | ParecoError)[] = [];
     for (const [i, { path }] of files.entries()) {
@@ -178,8 +196,9 @@ export class LocalTree implements Tree {
         const digest = this.#range.of(data);
         // Read whole: what the next sync compares is known (if the file did not change meanwhile).
         if (after.size === BigInt(data.length)) this.#digests.readWhole(absolute, stateOf(after), digest, started);
-        results.push({ data, digest, size: Number(after.size), mtime: msOfNs(after.mtimeNs) });
+        results.push({ data, digest, size: Number(after.size), mtime: msOfNs(after.mtimeNs), ...(release === undefined ? {} : { release }) });
       } catch (error) {
+        release?.();
         results.push(toParecoError(error, path));
       }
     }

@@ -73,7 +73,7 @@ async function respond(session: Session, request: Request): Promise<Response | R
 }
 
 /** Whole small files of the source, end to end in one payload. */
-async function readMany(session: Session, request: ReadManyRequest): Promise<Response> {
+async function readMany(session: Session, request: ReadManyRequest): Promise<Response | Required<Handled>> {
   const results = await session.tree.readMany(request.files);
   const files: DataManyResponse['files'] = [];
   const parts: Buffer[] = [];
@@ -87,7 +87,10 @@ async function readMany(session: Session, request: ReadManyRequest): Promise<Res
   }
   const data = batchPayload(parts);
   session.bytesSent += data.length;
-  return { t: 'datamany', id: request.id, files, data };
+  const response: Response = { t: 'datamany', id: request.id, files, data };
+  // The read buffer goes back to its pool once the payload is handed to the socket.
+  const releases = results.flatMap((result) => (result instanceof ParecoError || result.release === undefined ? [] : [result.release]));
+  return releases.length === 0 ? response : { response, release: () => releases.forEach((release) => release()) };
 }
 
 /** New whole small files, one result each; the payload holds their bytes in order. */
