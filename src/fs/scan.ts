@@ -16,11 +16,14 @@ export function kindOf(st: BigIntStats): Kind {
 }
 
 /**
- * A time in ns as the ms the protocol carries: exact to the µs (a double holds the µs since 1970
- * exactly; the ns beyond do not survive utimes either way).
+ * A time in ns as the ms the protocol carries, computed as Node computes `mtimeMs` (seconds ×
+ * 1000 + nanoseconds / 10⁶ in doubles), so that it rounds exactly as every other reader of the
+ * file's mtime in Node does: a time a hair below a millisecond (set from a Date on a file system
+ * that keeps nanoseconds) must not land on the millisecond below.
  */
 export function msOfNs(ns: bigint): number {
-  return Number(ns / 1000n) / 1000;
+  const seconds = ns >= 0n ? ns / 1_000_000_000n : -((-ns + 999_999_999n) / 1_000_000_000n);
+  return Number(seconds) * 1e3 + Number(ns - seconds * 1_000_000_000n) / 1e6;
 }
 
 /** The entry for a path from its lstat (a symlink's target is read: exact to the byte). */
