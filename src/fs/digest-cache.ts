@@ -1,4 +1,5 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, rmSync } from 'node:fs';
+import { fsPath } from '../../protocol/index.js';
 import { join } from 'node:path';
 import { DirectoryDigests } from './directory-digests.js';
 import { openSqlite, type SqlDatabase, type SqlStatement } from './sqlite.js';
@@ -46,6 +47,8 @@ const STALE_MS = 30 * 24 * 3600 * 1000;
 const MAX_ENTRIES = 2_000_000;
 /** A hit refreshes an entry's last use at most this often (a write per hit would cost more than the hit). */
 const TOUCH_AFTER_MS = 24 * 3600 * 1000;
+/** Files written waiting for confirmation beyond which the settled ones are confirmed at once. */
+const CONFIRM_BATCH = 4096;
 /** Entries written in one transaction, at the latest after FLUSH_MS. */
 const FLUSH_BATCH = 1000;
 const FLUSH_MS = 200;
@@ -94,6 +97,7 @@ export class DigestCache {
   readonly #putDir: SqlStatement;
   readonly #touchDir: SqlStatement;
   readonly #now: () => bigint;
+  readonly #statOf: (path: string) => FileState | undefined;
   readonly #warn: (message: string) => void;
   #pending = new Map<string, Pending>();
   /** Records of directories read or changed lately, least recently used first. */
@@ -105,10 +109,11 @@ export class DigestCache {
   /** Files and bytes whose digests came from the cache. */
   hits = { files: 0, bytes: 0 };
 
-  private constructor(db: SqlDatabase, warn: (message: string) => void, now: () => bigint) {
+  private constructor(db: SqlDatabase, warn: (message: string) => void, now: () => bigint, statOf: (path: string) => FileState | undefined) {
     this.#db = db;
     this.#warn = warn;
     this.#now = now;
+    this.#statOf = statOf;
     this.#get = db.prepare('SELECT size, mtime, ctime, verified, chunks, blocks, used FROM digests WHERE key = ?');
     this.#put = db.prepare('INSERT OR REPLACE INTO digests (key, size, mtime, ctime, verified, chunks, blocks, used) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     this.#touch = db.prepare('UPDATE digests SET used = ? WHERE key = ?');
@@ -121,7 +126,7 @@ export class DigestCache {
    * Opens (or creates) the cache in `dir`; undefined, with a warning, when it cannot be used.
    * A damaged or foreign cache file is removed and a new one made.
    */
-  static open(dir: string, warn: (message: string) => void, now: () => bigint = nowNs): DigestCache | undefined {
+  static open(dir: string, warn: (message: string) => void, now: () => bigint = nowNs, statOf: (path: string) => FileState | undefined = fileStateAt): DigestCache | undefined {
     const path = join(dir, 'digests.sqlite');
     for (let attempt = 0; attempt < 2; attempt++) {
       let db: SqlDatabase | undefined;
@@ -129,7 +134,7 @@ export class DigestCache {
         mkdirSync(dir, { recursive: true, mode: 0o700 });
         db = openSqlite(path);
         prepareSchema(db);
-        const cache = new DigestCache(db, warn, now);
+        const cache = new DigestCache(db, warn, now, statOf);
         cache.#trim();
         return cache;
       } catch (error) {
@@ -186,6 +191,7 @@ export class DigestCache {
       });
     }
     this.#changed();
+    this.#confirmSomeWritten();
   }
 
   /**
@@ -217,6 +223,15 @@ export class DigestCache {
       });
     }
     this.#changed();
+    this.#confirmSomeWritten();
+  }
+
+  /**
+   * Memory stays bounded in a copy of millions of files: once many files wait for their
+   * confirmation, those written long enough ago are confirmed now rather than at the end.
+   */
+  #confirmSomeWritten(): void {
+    if (this.#written.size >= CONFIRM_BATCH) this.confirmWritten(this.#statOf);
   }
 
   /** The names now in directory `dir`: rows of files gone from it are dropped. */
@@ -225,6 +240,11 @@ export class DigestCache {
     if (record === undefined) return;
     record.keepOnly(names);
     if (record.dirty) this.#changed();
+  }
+
+  /** Files written whose entries wait for their confirmation. */
+  get unconfirmed(): number {
+    return this.#written.size;
   }
 
   /** Milliseconds until every file written so far can be confirmed (0: now). */
@@ -245,7 +265,7 @@ export class DigestCache {
    * (except within the same clock tick as our own last change: the one window left, which only
    * a second writer into a directory being synced could hit).
    */
-  confirmWritten(statOf: (path: string) => FileState | undefined): void {
+  confirmWritten(statOf: (path: string) => FileState | undefined = this.#statOf): void {
     const now = this.#now();
     for (const [path, { state, confirm }] of this.#written) {
       // Written too lately to be confirmed yet: left for a later call (another session's end).
@@ -357,6 +377,12 @@ export class DigestCache {
       this.#warn(`the digest cache stopped working (${(error as Error).message}); comparing without it`);
     }
   }
+}
+
+/** A regular file's state now, by path (not following a symlink); undefined when it is not one. */
+export function fileStateAt(file: string): FileState | undefined {
+  const st = lstatSync(fsPath(file), { bigint: true, throwIfNoEntry: false });
+  return st?.isFile() ? { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs } : undefined;
 }
 
 /** The time now in ns since the epoch (to the ms: the racy margin is far coarser). */

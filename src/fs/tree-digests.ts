@@ -3,12 +3,14 @@ import { basename, dirname } from 'node:path';
 import { ErrorCode, fsPath, ParecoError } from '../../protocol/index.js';
 import type { RangeDigest } from '../digest/range-digest.js';
 import { BlockDigestCache } from './block-digest-cache.js';
-import { MAX_BLOCKS_BYTES, nowNs, type DigestCache, type DigestParams, type DirId, type FileDigests, type FileState } from './digest-cache.js';
+import { fileStateAt, MAX_BLOCKS_BYTES, nowNs, type DigestCache, type DigestParams, type DirId, type FileDigests, type FileState } from './digest-cache.js';
 import { readAt } from './positional-io.js';
 
 const READ_NOFOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW;
 /** Directory identities kept (a listing needs the current path's; writes go all over the tree). */
 const DIRECTORIES_REMEMBERED = 4096;
+/** Files compared whose size is remembered for a write that may follow (the engine has at most 4,096 entries in flight). */
+const BASES_REMEMBERED = 16_384;
 /** Big files whose digests are being gathered at once. */
 const GATHERINGS_HELD = 256;
 
@@ -16,11 +18,6 @@ export function stateOf(st: BigIntStats): FileState {
   return { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
 }
 
-/** A file's state now (by path, not following a symlink), or undefined when it is gone. */
-export function stateAt(file: string): FileState | undefined {
-  const st = lstatSync(fsPath(file), { bigint: true, throwIfNoEntry: false });
-  return st?.isFile() ? stateOf(st) : undefined;
-}
 
 /** The digests of a big file hashed batch by batch, gathered to be recorded once all are known. */
 interface Gathering {
@@ -58,7 +55,11 @@ export class TreeDigests {
   readonly #directories = new Map<string, DirId>();
   /** For files being written: the blocks written to each touched chunk, and that chunk's blocks before. */
   readonly #writing = new Map<string, { basisSize: number | undefined; written: Map<number, (Buffer | undefined)[]>; before: Map<number, Buffer | undefined> }>();
-  /** The size of the file each path's block digests were taken from (the basis of a write). */
+  /**
+   * The size of the file each path's digests were taken from (the basis of a write), for the
+   * files compared lately: bounded, as a tree of millions of files is compared one by one (a
+   * file forgotten here is only not recorded after it is written).
+   */
   readonly #basisSize = new Map<string, number>();
   /** Files and bytes of this tree whose digests came from the cache. */
   readonly hits = { files: 0, bytes: 0 };
@@ -116,7 +117,7 @@ export class TreeDigests {
 
   /** The range digest of a whole small file: cached, or read into `buffer` and hashed; undefined when it cannot be read. */
   smallFileDigest(file: string, buffer: Buffer): Buffer | undefined {
-    const state = stateAt(file);
+    const state = fileStateAt(file);
     return (state === undefined ? undefined : this.#smallFromCache(file, state)) ?? this.#readSmall(file, buffer);
   }
 
@@ -188,7 +189,7 @@ export class TreeDigests {
    */
   put(path: string, target: string, blocks: Buffer): void {
     this.forget(path);
-    const state = this.#options.cache === undefined ? undefined : stateAt(target);
+    const state = this.#options.cache === undefined ? undefined : fileStateAt(target);
     if (state !== undefined) this.#record(target, state, { chunks: this.#options.range.combine(blocks), blocks }, nowNs(), { path: target });
   }
 
@@ -199,7 +200,7 @@ export class TreeDigests {
   committed(path: string, target: string, size: number): void {
     const digests = this.#assemble(path, size);
     this.forget(path);
-    const state = digests === undefined ? undefined : stateAt(target);
+    const state = digests === undefined ? undefined : fileStateAt(target);
     if (digests === undefined || state === undefined || state.size !== BigInt(size)) return;
     this.#record(target, state, digests, nowNs(), { path: target });
   }
@@ -222,13 +223,13 @@ export class TreeDigests {
     if (cache === undefined) return;
     const wait = patient ? cache.unsettledMs() : 0;
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    cache.confirmWritten(stateAt);
+    cache.confirmWritten();
   }
 
   /** The cached digests of `file`, keeping its block digests for the comparison to come. */
   #fromCache(path: string, file: string): { size: number; digests: FileDigests } | undefined {
     const { cache, params, chunk, range } = this.#options;
-    const state = cache === undefined ? undefined : stateAt(file);
+    const state = cache === undefined ? undefined : fileStateAt(file);
     if (state === undefined) return undefined;
     const size = Number(state.size);
     let digests: FileDigests | undefined;
@@ -244,7 +245,7 @@ export class TreeDigests {
       const perChunk = (chunk / range.block) * range.size;
       for (let i = 0; i * perChunk < digests.blocks.length; i++) this.#blocks.set(path, i, digests.blocks.subarray(i * perChunk, (i + 1) * perChunk));
     }
-    this.#basisSize.set(path, size);
+    this.#rememberBasis(path, size);
     return { size, digests };
   }
 
@@ -275,6 +276,12 @@ export class TreeDigests {
     return id;
   }
 
+  #rememberBasis(path: string, size: number): void {
+    this.#basisSize.delete(path);
+    this.#basisSize.set(path, size);
+    if (this.#basisSize.size > BASES_REMEMBERED) this.#basisSize.delete(this.#basisSize.keys().next().value!);
+  }
+
   #rememberDirectory(dir: string, id: DirId): void {
     this.#directories.delete(dir);
     this.#directories.set(dir, id);
@@ -289,7 +296,7 @@ export class TreeDigests {
     try {
       const st = fstatSync(fd, { bigint: true });
       const size = Number(st.size);
-      this.#basisSize.set(path, size);
+      this.#rememberBasis(path, size);
       const gathering = this.#gatheringFor(path, stateOf(st), verifiedNs);
       const digests: Buffer[] = [];
       const buffer = Buffer.allocUnsafe(Math.min(chunk, Math.max(size - from * chunk, 0)));

@@ -115,3 +115,22 @@ test('a cache directory that cannot be made is a warning, not a failure', async 
   assert.equal(warnings.length, 1);
   assert.match(warnings[0]!, /the digest cache in .* cannot be used \(.*\); comparing without it/);
 });
+
+test('files written wait for their confirmation in bounded numbers: the settled ones are confirmed on the way', async () => {
+  const where = await tempDir();
+  const clock = { now: T + 10_000n * MS };
+  const states = new Map<string, FileState>();
+  const cache = DigestCache.open(where, () => {}, () => clock.now, (path) => states.get(path));
+  assert.ok(cache);
+  for (let i = 0; i < 10_000; i++) {
+    const path = `/x/${i}`;
+    const written = state({ ino: BigInt(1000 + i) });
+    states.set(path, written);
+    cache.recordSmall(dir, `f${i}`, written, params, digest, clock.now, { path });
+  }
+  assert.ok(cache.unconfirmed < 4096, `${cache.unconfirmed} still waiting`);
+  cache.confirmWritten();
+  assert.equal(cache.unconfirmed, 0);
+  assert.deepEqual(cache.lookupSmall(dir, 'f9999', state({ ino: 10_999n }), params), digest);
+  cache.close();
+});
