@@ -52,8 +52,14 @@ const CONFIRM_BATCH = 4096;
 /** Entries written in one transaction, at the latest after FLUSH_MS. */
 const FLUSH_BATCH = 1000;
 const FLUSH_MS = 200;
-/** Directories' records kept in memory (a listing goes through them one after the other). */
+/**
+ * Directories' records kept in memory (a listing goes through them one after the other), and the
+ * rows they may hold together (~400 bytes each): a tree of a million files in directories of a
+ * few hundred keeps a few MiB, not the rows of 512 directories. One directory is always kept,
+ * whatever its size.
+ */
 const DIRECTORIES_HELD = 512;
+const DIRECTORY_ROWS_HELD = 16_384;
 /** Bumped whenever the stored format changes: a cache of another format is dropped. */
 const FORMAT = 2;
 
@@ -102,6 +108,8 @@ export class DigestCache {
   #pending = new Map<string, Pending>();
   /** Records of directories read or changed lately, least recently used first. */
   readonly #directories = new Map<string, DirectoryDigests>();
+  /** Rows of the records in #directories. */
+  #rowsHeld = 0;
   #timer: NodeJS.Timeout | undefined;
   #broken = false;
   /** Files this process wrote, by path: their entries are confirmed at the end (see confirmWritten). */
@@ -211,14 +219,14 @@ export class DigestCache {
   recordSmall(dir: DirId, name: string, state: FileState, params: DigestParams, digest: Buffer, verifiedNs: bigint, written?: { path: string }): void {
     const record = this.#directory(dir, params);
     if (record === undefined) return;
-    record.set(name, { ino: state.ino, size: state.size, mtime: state.mtimeNs, ctime: state.ctimeNs, verified: verifiedNs, digest });
+    this.#resize(record, () => record.set(name, { ino: state.ino, size: state.size, mtime: state.mtimeNs, ctime: state.ctimeNs, verified: verifiedNs, digest }));
     if (written !== undefined) {
       this.#written.set(written.path, {
         state,
         confirm: (now) => {
           const current = this.#directory(dir, params);
           const row = current?.matching(name, state);
-          if (row !== undefined) current!.set(name, { ...row, verified: now });
+          if (row !== undefined) this.#resize(current!, () => current!.set(name, { ...row, verified: now }));
         },
       });
     }
@@ -238,8 +246,13 @@ export class DigestCache {
   directoryListed(dir: DirId, params: DigestParams, names: ReadonlySet<string>): void {
     const record = this.#directory(dir, params);
     if (record === undefined) return;
-    record.keepOnly(names);
+    this.#resize(record, () => record.keepOnly(names));
     if (record.dirty) this.#changed();
+  }
+
+  /** Rows of small files held in memory (the directories' records lately used). */
+  get rowsHeld(): number {
+    return this.#rowsHeld;
   }
 
   /** Files written whose entries wait for their confirmation. */
@@ -322,15 +335,24 @@ export class DigestCache {
         // None yet: an empty one is held, so that the directory's other files need no read either.
         record = new DirectoryDigests();
       }
+      this.#rowsHeld += record.rows.size;
     }
     this.#directories.set(key, record);
-    if (this.#directories.size > DIRECTORIES_HELD) {
+    while (this.#directories.size > 1 && (this.#directories.size > DIRECTORIES_HELD || this.#rowsHeld > DIRECTORY_ROWS_HELD)) {
       // The oldest goes; if it holds changes, everything pending is written first.
       const [oldestKey, oldest] = this.#directories.entries().next().value as [string, DirectoryDigests];
       if (oldest.dirty) this.#flush();
       this.#directories.delete(oldestKey);
+      this.#rowsHeld -= oldest.rows.size;
     }
     return record;
+  }
+
+  /** Makes a change to a held directory record, keeping count of the rows held. */
+  #resize(record: DirectoryDigests, change: () => void): void {
+    const before = record.rows.size;
+    change();
+    this.#rowsHeld += record.rows.size - before;
   }
 
   #flush(): void {

@@ -134,3 +134,20 @@ test('files written wait for their confirmation in bounded numbers: the settled 
   assert.deepEqual(cache.lookupSmall(dir, 'f9999', state({ ino: 10_999n }), params), digest);
   cache.close();
 });
+
+test('the records held in memory stay bounded by rows, not directories, and nothing recorded is lost', async () => {
+  const clock = { now: T + 10_000n * MS };
+  const { cache } = await cacheAt(clock);
+  // 200 directories of 500 files: 100,000 rows, far more than are held.
+  const safe = T + 1000n * MS;
+  let most = 0;
+  for (let d = 0; d < 200; d++) {
+    for (let f = 0; f < 500; f++) cache.recordSmall({ dev: 1n, ino: BigInt(10_000 + d) }, `f${f}`, state({ ino: BigInt(d * 1000 + f) }), params, digest, safe);
+    most = Math.max(most, cache.rowsHeld);
+  }
+  assert.ok(most <= 16_384 + 500, `${most} rows held at most`);
+  for (const d of [0, 99, 199]) {
+    assert.deepEqual(cache.lookupSmall({ dev: 1n, ino: BigInt(10_000 + d) }, 'f499', state({ ino: BigInt(d * 1000 + 499) }), params), digest);
+  }
+  cache.close();
+});
