@@ -116,11 +116,11 @@ async function file(deps: ActionDeps, src: Entry, dst: Entry | undefined, decisi
  */
 async function compare(deps: ActionDeps, src: Entry, dst: Entry): Promise<Outcome> {
   const { ctx } = deps;
-  const count = Math.ceil(src.size / ctx.chunk);
-  const comparison = await compareDigests(ctx, src, dst, count);
+  const whole = src.size <= Math.max(WHOLE_BELOW, ctx.range.block) && src.size <= deps.smallFile;
+  if (!whole) return transferFile(ctx, src, dst, 'compare');
+  const comparison = await compareDigests(ctx, src, dst, Math.ceil(src.size / ctx.chunk));
   if (dst.kind === 'f' && comparison.send.length === 0 && comparison.dest.size === src.size && !comparison.dest.partial) return fixMetadata(ctx, src, dst);
-  if (src.size <= Math.max(WHOLE_BELOW, ctx.range.block) && src.size <= deps.smallFile) return putWhole(deps, src, dst);
-  return transferFile(ctx, src, dst, 'compare', comparison);
+  return putWhole(deps, src, dst);
 }
 
 /** A small file sent whole, by the batch. */

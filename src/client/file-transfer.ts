@@ -8,6 +8,8 @@ import { countUpToDate, fileEvent, type EngineContext } from './engine-context.j
 const DIGEST_BATCHES_IN_FLIGHT = 4;
 /** Data hashed for one digest request at most, so that each answer comes well within --timeout. */
 const DIGEST_BATCH_BYTES = 256 * 1024 * 1024;
+/** Data hashed for a file's first digest request (see digestBatches). */
+const FIRST_DIGEST_BATCH_BYTES = 16 * 1024 * 1024;
 
 /** A byte range to send, and the range digest the source had when it was compared. */
 interface Run {
@@ -29,32 +31,37 @@ export type Outcome = 'uptodate' | 'metadata' | 'transferred';
 /**
  * Brings one regular file up to date chunk by chunk. A new file (`write`) has every chunk read
  * and written; its writes carry its size, so the destination begins it with the first that
- * arrives. Otherwise (`compare`) the chunk digests of both sides are compared (or `compared`
- * is the comparison made already); inside each differing chunk, block digests are compared and
- * only differing runs of blocks are sent; a file whose data already matches only has its
- * metadata fixed. Counts and reports the file.
+ * arrives. Otherwise (`compare`) the chunk digests of both sides are compared; inside each
+ * differing chunk, block digests are compared and only differing runs of blocks are sent; a
+ * file whose data already matches only has its metadata fixed. Counts and reports the file.
  */
-export async function transferFile(ctx: EngineContext, src: Entry, dst: Entry | undefined, plan: 'write' | 'compare', compared?: Comparison): Promise<Outcome> {
+export async function transferFile(ctx: EngineContext, src: Entry, dst: Entry | undefined, plan: 'write' | 'compare'): Promise<Outcome> {
   const { chunk, summary } = ctx;
   const count = Math.ceil(src.size / chunk);
   const meta = { mtime: src.mtime, mode: src.mode };
   let comparison: Comparison | undefined;
   let send: number[];
+  // An existing file is prepared (its target copied into the partial file, which takes a while
+  // for a big one) from the moment it is known to differ: while the rest of it is compared,
+  // chunk by chunk and then block by block. The destination makes writes wait for it. A new
+  // file needs no begin: its first write begins it.
+  let begun: Promise<void> | undefined;
+  const begin = () => {
+    if (begun !== undefined) return;
+    begun = ctx.dest.begin(src.path, src.size);
+    begun.catch(() => {}); // awaited below; a failure is thrown there
+  };
   if (plan === 'compare') {
-    comparison = compared ?? (await compareDigests(ctx, src, dst, count));
+    if (dst?.kind === 'f' && dst.size !== src.size) begin();
+    comparison = await compareDigests(ctx, src, dst, count, begin);
     send = comparison.send;
     if (dst?.kind === 'f' && send.length === 0 && comparison.dest.size === src.size && !comparison.dest.partial) {
       return fixMetadata(ctx, src, dst);
     }
+    begin();
   } else {
     send = Array.from({ length: count }, (_, i) => i);
   }
-
-  // An existing file is prepared at once (copying a big target into its partial file) while the
-  // differing chunks are compared block by block; the destination makes writes wait for it. A
-  // new file needs no begin: its first write begins it.
-  const begun = plan === 'compare' ? ctx.dest.begin(src.path, src.size) : Promise.resolve();
-  begun.catch(() => {}); // awaited below; a failure is thrown there
   const sent = await sendChunks(ctx, src, send, comparison);
   await begun;
   // A new file with nothing written (its source emptied meanwhile) was never begun.
@@ -195,12 +202,9 @@ export function digestsOf(tree: Tree, entry: Entry | undefined, path: string, fr
  * batch's matching bytes as they are found (`matched`), so that progress moves while a huge,
  * mostly unchanged file is being compared.
  */
-export async function compareDigests(ctx: EngineContext, src: Entry, dst: Entry | undefined, count: number): Promise<Comparison> {
+export async function compareDigests(ctx: EngineContext, src: Entry, dst: Entry | undefined, count: number, differs?: () => void): Promise<Comparison> {
   const { chunk } = ctx;
-  const batches: { from: number; count: number }[] = [];
-  const per = Math.max(1, Math.min(LIMITS.hashBatch, Math.floor(DIGEST_BATCH_BYTES / chunk)));
-  for (let from = 0; from < count; from += per) batches.push({ from, count: Math.min(per, count - from) });
-  if (batches.length === 0) batches.push({ from: 0, count: 0 });
+  const batches = digestBatches(count, chunk);
   const theirs: Buffer[][] = new Array(batches.length);
   const ours: DigestList[] = new Array(batches.length);
   const sends: number[][] = new Array(batches.length);
@@ -219,10 +223,28 @@ export async function compareDigests(ctx: EngineContext, src: Entry, dst: Entry 
       else send.push(from + k);
     }
     sends[i] = send;
+    if (send.length > 0) differs?.();
     if (batches.length > 1 && matched > 0) ctx.emit({ type: 'matched', path: src.path, bytes: matched });
   });
   const dest = { size: ours[0]!.size, partial: ours[0]!.partial, digests: ours.flatMap((r) => r.digests) };
   return { source: theirs.flat(), dest, send: sends.flat() };
+}
+
+/**
+ * The digest requests for a file of `count` chunks: at most DIGEST_BATCH_BYTES each, the first
+ * ones smaller (FIRST_DIGEST_BATCH_BYTES, then doubling), so that a change near the start of a
+ * big file is known early, while the rest of it is still being hashed.
+ */
+export function digestBatches(count: number, chunk: number): { from: number; count: number }[] {
+  const most = Math.max(1, Math.min(LIMITS.hashBatch, Math.floor(DIGEST_BATCH_BYTES / chunk)));
+  let next = Math.max(1, Math.min(most, Math.floor(FIRST_DIGEST_BATCH_BYTES / chunk)));
+  const batches: { from: number; count: number }[] = [];
+  for (let from = 0; from < count; from += batches.at(-1)!.count) {
+    batches.push({ from, count: Math.min(next, count - from) });
+    next = Math.min(most, next * 2);
+  }
+  if (batches.length === 0) batches.push({ from: 0, count: 0 });
+  return batches;
 }
 
 export function changedError(path: string): ParecoError {

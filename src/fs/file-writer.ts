@@ -42,6 +42,12 @@ export class FileWriter {
   /** Whole-file writes under way, by key: a second one for the same file waits for the first. */
   readonly #putting = new Map<string, Promise<void>>();
   readonly #committing = new Map<string, Promise<void>>();
+  /**
+   * Files begun by copying their target into a new partial file (not reusing an old partial),
+   * until committed or closed: while the copy runs, and after, the target is what they are
+   * compared against (see startedFromTarget).
+   */
+  readonly #fromTarget = new Set<string>();
 
   /** Read-only directories are opened for the changes made in them. */
   readonly #dirs: WritableDirs;
@@ -58,8 +64,11 @@ export class FileWriter {
     if (pending === undefined) {
       // Forgotten before the failure is seen, so that an attempt made on hearing of it (after
       // creating the missing directory) opens the file anew.
-      const opening: Promise<OpenFile> = this.#openFile(target).catch((error: unknown) => {
-        if (this.#open.get(key) === opening) this.#open.delete(key);
+      const opening: Promise<OpenFile> = this.#openFile(key, target).catch((error: unknown) => {
+        if (this.#open.get(key) === opening) {
+          this.#open.delete(key);
+          this.#fromTarget.delete(key);
+        }
         throw error;
       });
       pending = opening;
@@ -68,6 +77,14 @@ export class FileWriter {
     const file = await pending;
     file.size = size;
     await file.fh.truncate(size);
+  }
+
+  /**
+   * True when `key` was begun as a fresh copy of its target (its partial file may still be
+   * being filled): the target, not the partial file, is then the basis to compare against.
+   */
+  startedFromTarget(key: string): boolean {
+    return this.#fromTarget.has(key);
   }
 
   /** True while `key` is open for writing (begun, not committed). */
@@ -98,6 +115,7 @@ export class FileWriter {
     if (!this.#open.has(key) && (await this.#alreadyCommitted(target, size, meta))) return;
     const file = await this.#get(key);
     this.#open.delete(key);
+    this.#fromTarget.delete(key);
     try {
       await file.fh.truncate(size);
       await file.fh.chmod(meta.mode);
@@ -177,6 +195,7 @@ export class FileWriter {
   async closeFile(key: string): Promise<void> {
     const pending = this.#open.get(key);
     this.#open.delete(key);
+    this.#fromTarget.delete(key);
     await (await pending?.catch(() => undefined))?.fh.close().catch(() => undefined);
   }
 
@@ -200,7 +219,7 @@ export class FileWriter {
     return pending;
   }
 
-  async #openFile(target: string): Promise<OpenFile> {
+  async #openFile(key: string, target: string): Promise<OpenFile> {
     if (this.#inplace) {
       const fh = await this.#dirs.around(target, () => open(fsPath(target), READ_WRITE_NOFOLLOW | constants.O_CREAT, 0o600));
       return { fh, file: target, target, size: 0 };
@@ -211,11 +230,13 @@ export class FileWriter {
       throw error;
     });
     if (reused !== undefined) return { fh: reused, file, target, size: 0 };
+    this.#fromTarget.add(key);
     try {
       // Start from the current target so chunks that already match need not be sent.
       await this.#dirs.around(file, () => copyFile(fsPath(target), fsPath(file), constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
+      this.#fromTarget.delete(key); // no target (or not a file): the partial file starts empty
       if (code !== 'ENOENT') {
         await unlink(fsPath(file)).catch(() => undefined);
         if (code !== 'EISDIR' && code !== 'ELOOP') throw error;

@@ -65,7 +65,7 @@ export class LocalTree implements Tree {
   readonly #range: RangeDigest;
   /** Digests of the tree's files: cached, or read and hashed (and, on a destination, of what it wrote). */
   readonly #digests: TreeDigests;
-  /** Begins under way, by path: reading blocks waits for them (see blockDigests). */
+  /** Begins under way, by path: a write waits for its file's. */
   readonly #beginning = new Map<string, Promise<void>>();
   readonly #pool: BufferPool;
   /** Buffers for batches of small files read at once (readMany). */
@@ -143,7 +143,7 @@ export class LocalTree implements Tree {
   /** Lists a small partial file (or a file with one) with the digest of the partial file, what a comparison uses. */
   #addDigest(entry: Entry): void {
     if (entry.size > this.#options.chunk) return;
-    const { file } = this.#basis(join(this.#options.root, entry.path));
+    const { file } = this.#basis(entry.path, join(this.#options.root, entry.path));
     const digest = this.#digests.smallFileDigest(file, this.#scratch());
     if (digest !== undefined) entry.digest = digest;
   }
@@ -215,7 +215,7 @@ export class LocalTree implements Tree {
 
   digests(path: string, from: number, count: number): Promise<DigestList> {
     return this.#guard(path, async (absolute) => {
-      const { file, partial } = this.#basis(absolute);
+      const { file, partial } = this.#basis(path, absolute);
       const { size, digests } = await this.#digests.digests(path, file, from, count);
       return { size, partial, digests };
     });
@@ -224,14 +224,16 @@ export class LocalTree implements Tree {
   async blockDigests(path: string, index: number): Promise<Buffer> {
     const known = this.#digests.knownBlocks(path, index);
     if (known !== undefined) return known;
-    // A begin under way may be copying the target into the partial file: read it when complete.
-    await this.#beginning.get(path)?.catch(() => {});
-    return this.#guard(path, async (absolute) => this.#digests.blockDigests(path, this.#basis(absolute).file, index));
+    return this.#guard(path, async (absolute) => this.#digests.blockDigests(path, this.#basis(path, absolute).file, index));
   }
 
-  /** What a destination compares against: the partial file of an interrupted run, if any. */
-  #basis(absolute: string): { file: string; partial: boolean } {
-    if (this.#options.role === 'destination' && !this.#options.inplace) {
+  /**
+   * What a destination compares against: the partial file of an interrupted run, if any. A file
+   * begun in this session as a copy of its target is compared against the target (the copy may
+   * still be running: the begin starts as soon as the file is known to differ).
+   */
+  #basis(path: string, absolute: string): { file: string; partial: boolean } {
+    if (this.#options.role === 'destination' && !this.#options.inplace && !this.#writer.startedFromTarget(path)) {
       const st = lstatSync(fsPath(partialPathOf(absolute)), { throwIfNoEntry: false });
       if (st?.isFile()) return { file: partialPathOf(absolute), partial: true };
     }

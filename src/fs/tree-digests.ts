@@ -70,7 +70,7 @@ export class TreeDigests {
 
   /** Digests of chunks `from`..`from+count-1` of `file` (the file or partial file of `path`). */
   async digests(path: string, file: string, from: number, count: number): Promise<{ size: number; digests: Buffer[] }> {
-    const cached = this.#fromCache(path, file);
+    const cached = this.#fromCache(path, file, { from, count });
     if (cached !== undefined) return { size: cached.size, digests: sliceDigests(cached.digests.chunks, this.#options.range.size, from, count) };
     return this.#hash(path, file, from, count);
   }
@@ -227,7 +227,7 @@ export class TreeDigests {
   }
 
   /** The cached digests of `file`, keeping its block digests for the comparison to come. */
-  #fromCache(path: string, file: string): { size: number; digests: FileDigests } | undefined {
+  #fromCache(path: string, file: string, batch?: { from: number; count: number }): { size: number; digests: FileDigests } | undefined {
     const { cache, params, chunk, range } = this.#options;
     const state = cache === undefined ? undefined : fileStateAt(file);
     if (state === undefined) return undefined;
@@ -238,7 +238,11 @@ export class TreeDigests {
       digests = digest === undefined ? undefined : { chunks: digest, blocks: undefined };
     } else {
       digests = cache!.lookup(state, params);
-      if (digests !== undefined) this.#hit(size);
+      // A big file is asked for in several batches: the file counts once, each batch its bytes.
+      if (digests !== undefined && batch !== undefined) {
+        const bytes = Math.max(0, Math.min(size, (batch.from + batch.count) * chunk) - batch.from * chunk);
+        this.#hit(bytes, batch.from === 0 ? 1 : 0);
+      }
     }
     if (digests === undefined) return undefined;
     if (digests.blocks !== undefined) {
@@ -259,8 +263,8 @@ export class TreeDigests {
     return digest;
   }
 
-  #hit(bytes: number): void {
-    this.hits.files++;
+  #hit(bytes: number, files = 1): void {
+    this.hits.files += files;
     this.hits.bytes += bytes;
   }
 

@@ -267,6 +267,22 @@ for (const mode of ['upload', 'download'] as const) {
       await assertSynced(source, dest);
     });
 
+    test('a big file that differs early is prepared at once and still compared against its target', async () => {
+      const { source, dest } = pair();
+      const old = seededBytes(48 * MiB, 'early');
+      const grown = seededBytes(40 * MiB, 'grown');
+      await makeTree(dest, { 'db': old, 'log': grown });
+      const edited = Buffer.from(old);
+      // Changes in the first digest request and in the last: the begin (copying the 48 MiB
+      // target into its partial file) starts on hearing of the first, while the rest is hashed.
+      for (const offset of [8 * KiB, 47 * MiB]) edited.fill(7, offset, offset + 8 * KiB);
+      // A file that grew is known to differ from the listing alone.
+      await makeTree(source, { 'db': edited, 'log': Buffer.concat([grown, seededBytes(1 * MiB, 'tail')]) });
+      const summary = ok(await syncDir(mode, source, dest, ['-c', '64K']));
+      assert.equal(summary.bytesTransferred, 2 * 8 * KiB + 1 * MiB);
+      await assertSynced(source, dest);
+    });
+
     test('--inplace rewrites the target file directly', async () => {
       const { source, dest } = pair();
       await makeTree(source, { 'in.bin': seededBytes(100 * KiB, 'in') });
