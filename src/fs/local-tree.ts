@@ -65,6 +65,8 @@ export class LocalTree implements Tree {
   readonly #range: RangeDigest;
   /** Digests of the tree's files: cached, or read and hashed (and, on a destination, of what it wrote). */
   readonly #digests: TreeDigests;
+  /** Directories being created for the files that go into them, by absolute path. */
+  readonly #creatingDirs = new Map<string, Promise<void>>();
   /** Begins under way, by path: a write waits for its file's. */
   readonly #beginning = new Map<string, Promise<void>>();
   readonly #pool: BufferPool;
@@ -336,9 +338,28 @@ export class LocalTree implements Tree {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       const parent = dirname(absolute);
       if (parent.length <= this.#options.root.length) throw error;
-      await this.#dirs.around(parent, () => mkdir(fsPath(parent), { recursive: true }));
+      await this.#createDirectory(parent);
       return create();
     }
+  }
+
+  /**
+   * Creates a missing directory and its parents, once for all the files that found it missing
+   * at the same time (a batch of a thousand new files in a new directory: one mkdir, not one each).
+   */
+  #createDirectory(dir: string): Promise<void> {
+    let creating = this.#creatingDirs.get(dir);
+    if (creating === undefined) {
+      creating = this.#dirs.around(dir, () => mkdir(fsPath(dir), { recursive: true })).then(
+        () => void this.#creatingDirs.delete(dir),
+        (error: unknown) => {
+          this.#creatingDirs.delete(dir);
+          throw error;
+        },
+      );
+      this.#creatingDirs.set(dir, creating);
+    }
+    return creating;
   }
 
   /** Checks data against its range digest; returns its block digests. */
