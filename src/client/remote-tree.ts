@@ -1,6 +1,7 @@
 import { ErrorCode, ParecoError, type Entry, type Response } from '../../protocol/index.js';
 import { batchPayload } from '../fs/batch-payload.js';
 import type { ChunkData, DigestList, ListOptions, Meta, SmallFile, Tree } from '../fs/tree.js';
+import { receiveBufferReleaser } from '../transport/receive-buffers.js';
 import type { LanePool } from './lane-pool.js';
 
 /** Listing batches asked ahead of the one being read: on a slow link they arrive back to back. */
@@ -48,19 +49,22 @@ export class RemoteTree implements Tree {
 
   async read(path: string, offset: number, length: number): Promise<ChunkData> {
     const { data, digest, size, mtime } = await this.#pool.request({ t: 'read', path, offset, length }, 'data');
-    return { data, digest, size, mtime };
+    return { data, digest, size, mtime, release: receiveBufferReleaser(data) };
   }
 
   async readMany(asked: { path: string; size: number }[]): Promise<(ChunkData | ParecoError)[]> {
     const { files, data } = await this.#pool.request({ t: 'readmany', files: asked }, 'datamany');
     let offset = 0;
+    const release = receiveBufferReleaser(data);
     return asked.map(({ path }, i) => {
       const file = files[i];
       if (file === undefined) return new ParecoError(ErrorCode.PROTOCOL, `${path}: no answer in the batch`);
       if ('code' in file) return new ParecoError(file.code, file.message);
       const bytes = data.subarray(offset, offset + file.size);
       offset += file.size;
-      return { data: bytes, digest: file.digest, size: file.size, mtime: file.mtime };
+      // The files share one message: the first release gives it back (the batch releases them
+      // together, once it wrote them all).
+      return { data: bytes, digest: file.digest, size: file.size, mtime: file.mtime, release };
     });
   }
 

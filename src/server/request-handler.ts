@@ -1,5 +1,6 @@
 import { ErrorCode, ParecoError, type DataManyResponse, type PutManyRequest, type ReadManyRequest, type Request, type Response } from '../../protocol/index.js';
 import { batchPayload } from '../fs/batch-payload.js';
+import { releaseReceiveBuffer } from '../transport/receive-buffers.js';
 import type { Session } from './session.js';
 
 /** A response, and what to call once it has been sent (a pooled read buffer goes back). */
@@ -46,6 +47,9 @@ async function respond(session: Session, request: Request): Promise<Response | R
     case 'write':
       await tree.write(request.path, request.offset, request.size, request.data, request.digest);
       session.bytesReceived += request.data.length;
+      // Written: the message's buffer serves the next one (not after a failure, which may
+      // leave nothing running on it, but is rare enough to leave to the collector).
+      releaseReceiveBuffer(request.data);
       break;
     case 'commit':
       await tree.commit(request.path, request.size, { mtime: request.mtime, mode: request.mode });
@@ -102,6 +106,7 @@ async function putMany(session: Session, request: PutManyRequest): Promise<Respo
     return { path: file.path, data, digest: file.digest, meta: { mtime: file.mtime, mode: file.mode } };
   });
   const results = await session.tree.putMany(files);
+  releaseReceiveBuffer(request.data); // every file settled: nothing reads the payload any more
   files.forEach((file, i) => {
     if (results[i] === undefined) session.bytesReceived += file.data.length;
   });

@@ -5,6 +5,7 @@ import { WebSocketServer } from 'ws';
 import { ENDPOINT_PATH, LIMITS, PROTOCOL_VERSION, SERVER_VERSION_HEADER } from '../../protocol/index.js';
 import { VERSION } from '../version.js';
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from '../transport/heartbeat.js';
+import { poolReceivedMessages } from '../transport/receive-buffers.js';
 import { realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { AuthFailures, isAuthorized } from './auth.js';
@@ -103,6 +104,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     ...(options.maxLanes === undefined ? {} : { maxLanes: options.maxLanes }),
     onEnded: (session, why) => service.sessionEnded(session, why),
   });
+  poolReceivedMessages();
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,

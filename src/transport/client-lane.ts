@@ -14,6 +14,7 @@ import {
   SERVER_VERSION_HEADER,
 } from '../../protocol/index.js';
 import { batchSendsPerTurn } from './send-batching.js';
+import { poolReceivedMessages } from './receive-buffers.js';
 import { requestTrace } from './request-trace.js';
 import type { Cancellation } from './cancellation.js';
 import { startHeartbeat, type HeartbeatOptions } from './heartbeat.js';
@@ -128,6 +129,7 @@ export class ClientLane {
       const agent: Agent | undefined = proxy === undefined ? undefined : new proxyAgent!(proxy, { keepAlive: false });
       let proxyStatus: number | undefined;
       agent?.on('proxyConnect', (connect: { statusCode: number }) => (proxyStatus = connect.statusCode));
+      poolReceivedMessages();
       const ws = new WebSocket(url, {
         headers,
         perMessageDeflate: false,
