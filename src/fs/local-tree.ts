@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type BigIntStats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, type BigIntStats } from 'node:fs';
 import { lstat, lutimes, mkdir, rm, rmdir, symlink, unlink, chmod, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ErrorCode, fsPath, LIMITS, ParecoError, toParecoError, type Entry, type HashName } from '../../protocol/index.js';
@@ -10,7 +10,7 @@ import { BufferPool } from './buffer-pool.js';
 import { ConfinedRoot } from './confined-root.js';
 import { FileWriter, mtimeSeconds, partialPathOf } from './file-writer.js';
 import type { PathFilter } from './filter.js';
-import { readAt } from './positional-io.js';
+import { readAt, readStartSync } from './positional-io.js';
 import { entryOf, msOfNs, scanTree, type ScanOptions } from './scan.js';
 import { WritableDirs } from './writable-dirs.js';
 import type { ChunkData, DigestList, ListOptions, Meta, SmallFile, Tree } from './tree.js';
@@ -160,13 +160,7 @@ export class LocalTree implements Tree {
   #readWhole(file: string, buffer: Buffer): Buffer {
     const fd = openSync(fsPath(file), READ_NOFOLLOW);
     try {
-      let done = 0;
-      while (done < buffer.length) {
-        const n = readSync(fd, buffer, done, buffer.length - done, done);
-        if (n === 0) break;
-        done += n;
-      }
-      return buffer.subarray(0, done);
+      return readStartSync(fd, buffer);
     } finally {
       closeSync(fd);
     }

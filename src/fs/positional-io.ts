@@ -25,6 +25,17 @@ export async function readAt(fd: number, buffer: Buffer, offset: number, length:
   return buffer.subarray(0, done);
 }
 
+/** Reads from the start of the file into all of `buffer`, fewer bytes only at end of file (synchronous: small files). */
+export function readStartSync(fd: number, buffer: Buffer): Buffer {
+  let done = 0;
+  while (done < buffer.length) {
+    const bytesRead = readSync(fd, buffer, done, buffer.length - done, done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return buffer.subarray(0, done);
+}
+
 /** Writes all of `data` at `offset`. */
 export async function writeAt(fh: FileHandle, data: Uint8Array, offset: number): Promise<void> {
   let done = 0;

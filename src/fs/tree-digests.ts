@@ -1,10 +1,10 @@
-import { closeSync, fstatSync, lstatSync, openSync, readSync, constants, type BigIntStats } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, openSync, constants, type BigIntStats } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { ErrorCode, fsPath, ParecoError } from '../../protocol/index.js';
 import type { RangeDigest } from '../digest/range-digest.js';
 import { BlockDigestCache } from './block-digest-cache.js';
 import { fileStateAt, MAX_BLOCKS_BYTES, nowNs, type DigestCache, type DigestParams, type DirId, type FileDigests, type FileState } from './digest-cache.js';
-import { readAt } from './positional-io.js';
+import { readAt, readStartSync } from './positional-io.js';
 
 const READ_NOFOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW;
 /** Directory identities kept (a listing needs the current path's; writes go all over the tree). */
@@ -154,7 +154,7 @@ export class TreeDigests {
       const fd = openSync(fsPath(file), READ_NOFOLLOW);
       try {
         const before = fstatSync(fd, { bigint: true });
-        const data = readWhole(fd, buffer);
+        const data = readStartSync(fd, buffer);
         const digest = this.#options.range.of(data);
         if (BigInt(data.length) === before.size) this.#record(file, stateOf(before), { chunks: digest, blocks: undefined }, verifiedNs);
         return digest;
@@ -402,16 +402,6 @@ function sliceDigests(chunks: Buffer, size: number, from: number, count: number)
   const out: Buffer[] = [];
   for (let i = from; i < from + count && (i + 1) * size <= chunks.length; i++) out.push(chunks.subarray(i * size, (i + 1) * size));
   return out;
-}
-
-function readWhole(fd: number, buffer: Buffer): Buffer {
-  let done = 0;
-  while (done < buffer.length) {
-    const n = readSync(fd, buffer, done, buffer.length - done, done);
-    if (n === 0) break;
-    done += n;
-  }
-  return buffer.subarray(0, done);
 }
 
 /** Two lstats of a file that did not change in between. */
