@@ -1,6 +1,7 @@
 import { ErrorCode, ParecoError, type Entry, type Response } from '../../protocol/index.js';
 import { batchPayload } from '../fs/batch-payload.js';
 import type { ChunkData, DigestList, ListOptions, Meta, SmallFile, Tree } from '../fs/tree.js';
+import { releasedAfter } from '../fs/buffer-pool.js';
 import { receiveBufferReleaser } from '../transport/receive-buffers.js';
 import type { LanePool } from './lane-pool.js';
 
@@ -55,17 +56,19 @@ export class RemoteTree implements Tree {
   async readMany(asked: { path: string; size: number }[]): Promise<(ChunkData | ParecoError)[]> {
     const { files, data } = await this.#pool.request({ t: 'readmany', files: asked }, 'datamany');
     let offset = 0;
-    const release = receiveBufferReleaser(data);
-    return asked.map(({ path }, i) => {
+    const results = asked.map(({ path }, i): ChunkData | ParecoError => {
       const file = files[i];
       if (file === undefined) return new ParecoError(ErrorCode.PROTOCOL, `${path}: no answer in the batch`);
       if ('code' in file) return new ParecoError(file.code, file.message);
       const bytes = data.subarray(offset, offset + file.size);
       offset += file.size;
-      // The files share one message: the first release gives it back (the batch releases them
-      // together, once it wrote them all).
-      return { data: bytes, digest: file.digest, size: file.size, mtime: file.mtime, release };
+      return { data: bytes, digest: file.digest, size: file.size, mtime: file.mtime };
     });
+    // The files share one message: it is given back once each of them is released.
+    const delivered = results.filter((result): result is ChunkData => !(result instanceof ParecoError));
+    const release = releasedAfter(delivered.length, receiveBufferReleaser(data));
+    for (const result of delivered) result.release = release;
+    return results;
   }
 
   async putMany(files: SmallFile[]): Promise<(ParecoError | undefined)[]> {

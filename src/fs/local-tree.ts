@@ -6,7 +6,7 @@ import type { Digest } from '../digest/registry.js';
 import { nowNs, type DigestCache } from './digest-cache.js';
 import { sameFileState, stateOf, TreeDigests } from './tree-digests.js';
 import { RangeDigest } from '../digest/range-digest.js';
-import { BufferPool } from './buffer-pool.js';
+import { BufferPool, releasedAfter } from './buffer-pool.js';
 import { ConfinedRoot } from './confined-root.js';
 import { FileWriter, mtimeSeconds, partialPathOf } from './file-writer.js';
 import type { PathFilter } from './filter.js';
@@ -49,13 +49,6 @@ const READ_NOFOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW;
 /** A batch of small files a client sends (1 MiB) and the file that tipped it over (one chunk at most). */
 const BATCH_BUFFER = 2 * 1024 * 1024;
 
-/** A release to be called `count` times: `last` runs at the last call. */
-function releasedAfter(count: number, last: () => void): () => void {
-  let left = count;
-  return () => {
-    if (--left === 0) last();
-  };
-}
 
 /** A tree on this machine's file system: what the server serves, and the client's local side. */
 export class LocalTree implements Tree {

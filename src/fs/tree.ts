@@ -24,7 +24,10 @@ export interface ChunkData {
   /** The source file's size and mtime right after the read, to notice a file being written. */
   size: number;
   mtime: number;
-  /** When set, call it once `data` is no longer needed: its buffer is reused. */
+  /**
+   * When set, call it once `data` is no longer needed: its buffer is reused (once every file
+   * that shares it, in a batch, was released).
+   */
   release?: () => void;
 }
 
