@@ -1,4 +1,4 @@
-// Bundles each program into one file (dist/bundle/pareco.mjs, pareco-server.mjs), after tsc
+// Bundles each program into one file (dist/bundle/pareco.cjs, pareco-server.cjs), after tsc
 // has compiled to dist/: Node then reads and compiles one module instead of resolving and
 // loading ~90, which is most of a short run's start-up (a no-op sync: 0.24 s -> 0.18 s here).
 // Native packages stay outside (they are loaded with createRequire when used), and so does
@@ -11,10 +11,11 @@ const programs = { pareco: 'dist/src/cli/client-main.js', 'pareco-server': 'dist
 await build({
   entryPoints: Object.entries(programs).map(([out, entry]) => ({ in: entry, out })),
   outdir: 'dist/bundle',
-  outExtension: { '.js': '.mjs' },
+  outExtension: { '.js': '.cjs' },
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  // CommonJS, so that Node 20 can run it with V8's cached code (src/cli/bundle-loader.ts).
+  format: 'cjs',
   target: 'node20',
   sourcemap: true,
   // Smaller to read and parse; names are kept, so a stack trace still says which function.
@@ -22,7 +23,8 @@ await build({
   minifySyntax: true,
   sourcesContent: false,
   external: ['better-sqlite3', 'zstd-napi', '@node-rs/xxhash', 'prom-client'],
-  // Bundled CommonJS packages (ws, commander) require Node's modules: give the ESM bundle a require.
-  banner: { js: "import { createRequire as __pareco_require } from 'node:module'; const require = __pareco_require(import.meta.url);" },
+  // The modules find their package's files from import.meta.url.
+  define: { 'import.meta.url': '__pareco_import_meta_url' },
+  banner: { js: "const __pareco_import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',
 });

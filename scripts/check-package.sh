@@ -54,7 +54,7 @@ for (const p of paths) {
   if (p.endsWith('.d.ts')) continue; // declarations are wanted
   for (const [re, what] of forbidden) if (re.test(p)) problems.push(`${p}: ${what}`);
 }
-const required = ['package.json', 'README.md', 'protocol/PROTOCOL.md', pkg.main, pkg.types, ...Object.values(pkg.bin), 'dist/bundle/pareco.mjs', 'dist/bundle/pareco-server.mjs']
+const required = ['package.json', 'README.md', 'protocol/PROTOCOL.md', pkg.main, pkg.types, ...Object.values(pkg.bin), 'dist/bundle/pareco.cjs', 'dist/bundle/pareco-server.cjs']
   .map((p) => p.replace(/^\.\//, ''));
 for (const p of required) if (!paths.includes(p)) problems.push(`${p}: missing`);
 for (const bin of Object.values(pkg.bin)) {

@@ -5,4 +5,4 @@ import { runClient } from './client-cli.js';
 // Stack traces (printed with DEBUG set, or at --log-level chunks) point into src/ through the
 // bundle's source map.
 if (process.env.DEBUG || process.argv.includes('chunks')) process.setSourceMapsEnabled(true);
-process.exit(await runClient(process.argv.slice(2)));
+void runClient(process.argv.slice(2)).then((code) => process.exit(code));
