@@ -9,7 +9,7 @@ import { defaultCacheDir } from '../fs/cache-dir.js';
 /**
  * Runs a program's bundle (dist/bundle/NAME.cjs) with V8's compiled code kept between runs.
  *
- * Compiling the half-megabyte bundle is a fifth of a short run (a no-op sync: 0.130 s, 0.111 s
+ * Compiling the half-megabyte bundle is a seventh of a short run (a no-op sync: 0.136 s, 0.117 s
  * with the code cached). Node ≥ 22.1 keeps compiled code itself (`module.enableCompileCache`);
  * on Node 20 the bundle is compiled here with `vm.Script` and the code V8 produced by the end of
  * a run that succeeded (the functions the run used, not just the top level) is saved for the next.
