@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, rmSync, type BigIntStats } from 'node:fs';
 import { fsPath } from '../../protocol/index.js';
 import { join } from 'node:path';
 import { DirectoryDigests } from './directory-digests.js';
@@ -401,10 +401,15 @@ export class DigestCache {
   }
 }
 
+/** What the cache keys and checks a file by, from its lstat or fstat. */
+export function stateOf(st: BigIntStats): FileState {
+  return { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
+}
+
 /** A regular file's state now, by path (not following a symlink); undefined when it is not one. */
 export function fileStateAt(file: string): FileState | undefined {
   const st = lstatSync(fsPath(file), { bigint: true, throwIfNoEntry: false });
-  return st?.isFile() ? { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs } : undefined;
+  return st?.isFile() ? stateOf(st) : undefined;
 }
 
 /** The time now in ns since the epoch (to the ms: the racy margin is far coarser). */

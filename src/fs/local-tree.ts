@@ -3,8 +3,8 @@ import { lstat, lutimes, mkdir, rm, rmdir, symlink, unlink, chmod, utimes } from
 import { dirname, join } from 'node:path';
 import { ErrorCode, fsPath, LIMITS, ParecoError, toParecoError, type Entry, type HashName } from '../../protocol/index.js';
 import type { Digest } from '../digest/registry.js';
-import { nowNs, type DigestCache } from './digest-cache.js';
-import { sameFileState, stateOf, TreeDigests } from './tree-digests.js';
+import { nowNs, stateOf, type DigestCache } from './digest-cache.js';
+import { sameFileState, TreeDigests } from './tree-digests.js';
 import { RangeDigest } from '../digest/range-digest.js';
 import { BufferPool, releasedAfter } from './buffer-pool.js';
 import { ConfinedRoot } from './confined-root.js';
@@ -48,7 +48,6 @@ export interface LocalTreeOptions {
 const READ_NOFOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW;
 /** A batch of small files a client sends (1 MiB) and the file that tipped it over (one chunk at most). */
 const BATCH_BUFFER = 2 * 1024 * 1024;
-
 
 /** A tree on this machine's file system: what the server serves, and the client's local side. */
 export class LocalTree implements Tree {

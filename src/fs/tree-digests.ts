@@ -3,7 +3,7 @@ import { basename, dirname } from 'node:path';
 import { ErrorCode, fsPath, ParecoError } from '../../protocol/index.js';
 import type { RangeDigest } from '../digest/range-digest.js';
 import { BlockDigestCache } from './block-digest-cache.js';
-import { fileStateAt, MAX_BLOCKS_BYTES, nowNs, type DigestCache, type DigestParams, type DirId, type FileDigests, type FileState } from './digest-cache.js';
+import { fileStateAt, MAX_BLOCKS_BYTES, nowNs, stateOf, type DigestCache, type DigestParams, type DirId, type FileDigests, type FileState } from './digest-cache.js';
 import { readAt, readStartSync } from './positional-io.js';
 
 const READ_NOFOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW;
@@ -13,11 +13,6 @@ const DIRECTORIES_REMEMBERED = 4096;
 const BASES_REMEMBERED = 16_384;
 /** Big files whose digests are being gathered at once. */
 const GATHERINGS_HELD = 256;
-
-export function stateOf(st: BigIntStats): FileState {
-  return { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
-}
-
 
 /** The digests of a big file hashed batch by batch, gathered to be recorded once all are known. */
 interface Gathering {
