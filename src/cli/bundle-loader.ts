@@ -6,6 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
 import { defaultCacheDir } from '../fs/cache-dir.js';
 
+/** Node ≥ 22.1's own compile cache (not in @types/node 20). */
+const { enableCompileCache } = module as { enableCompileCache?: (dir: string) => unknown };
+
+const INFORMATIONAL = new Set(['-v', '--version', '-h', '--help']);
+
 /**
  * Runs a program's bundle (dist/bundle/NAME.cjs) with V8's compiled code kept between runs.
  *
@@ -38,11 +43,6 @@ export function runBundle(bundle: URL): void {
     runWithCodeCache(file, dir);
   }
 }
-
-/** Node ≥ 22.1's own compile cache (not in @types/node 20). */
-const { enableCompileCache } = module as { enableCompileCache?: (dir: string) => unknown };
-
-const INFORMATIONAL = new Set(['-v', '--version', '-h', '--help']);
 
 /** Node 20: compiles the CommonJS bundle as Node would, with cached code when there is some. */
 function runWithCodeCache(file: string, dir: string): void {

@@ -7,13 +7,13 @@ import { VERSION } from '../version.js';
 import type { Drain } from './drain.js';
 import type { LiveSessions } from './live-sessions.js';
 
-
 // Required, not imported: a bundle hoists an external module's static import to its top, and
-// prom-client (~35 ms to load) would then be loaded by every client and server run.
+// prom-client would then be loaded by every client and server run.
 const { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } = createRequire(import.meta.url)('prom-client') as typeof PromClient;
+
 /**
  * The Prometheus metrics of one server (prom-client, its own registry). This module is only
- * imported when metrics are on: prom-client costs ~50 ms to load, which the client's embedded
+ * imported when metrics are on: prom-client costs ~35 ms to load, which the client's embedded
  * server must not pay. Every label has a small fixed set of values (frame types, error codes,
  * modes, end reasons): never a path, a session id or an address.
  */
