@@ -6,6 +6,7 @@ import { ENDPOINT_PATH, LIMITS, PROTOCOL_VERSION, SERVER_VERSION_HEADER } from '
 import { VERSION } from '../version.js';
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from '../transport/heartbeat.js';
 import { poolReceivedMessages } from '../transport/receive-buffers.js';
+import { DirectReceiver } from '../transport/direct-receive.js';
 import { realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { AuthFailures, isAuthorized } from './auth.js';
@@ -15,6 +16,9 @@ import type { ServerLog } from './server-log.js';
 import { ServerService } from './service.js';
 import { DigestCache } from '../fs/digest-cache.js';
 import { SessionRegistry } from './session-registry.js';
+
+/** The largest message a lane takes: per-session limits are enforced when frames are parsed. */
+const MAX_MESSAGE = LIMITS.maxChunk + 16 * 1024 * 1024;
 
 export interface ServerOptions {
   /** TCP port; 0 picks a free one. */
@@ -108,8 +112,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
-    // Per-session limits are enforced when frames are parsed; this only bounds one message.
-    maxPayload: LIMITS.maxChunk + 16 * 1024 * 1024,
+    maxPayload: MAX_MESSAGE,
   });
   // The upgrade answer names the server (only an authorised client gets this far): `pareco
   // --version --server URL` shows it without opening a session.
@@ -138,7 +141,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const forwarded = req.headers['x-forwarded-for'];
     const direct = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
     const peer = typeof forwarded === 'string' && forwarded !== '' ? `${forwarded.split(',').at(-1)!.trim()} (via ${direct})` : direct;
-    wss.handleUpgrade(req, socket, head, (ws) => serveLane(ws, { registry: sessions, heartbeat, peer, log, hooks: service.hooksFor(ws, req) }));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      if (process.env.PARECO_DIRECT_RECEIVE !== '0') new DirectReceiver('server', MAX_MESSAGE).adopt(socket, ws);
+      serveLane(ws, { registry: sessions, heartbeat, peer, log, hooks: service.hooksFor(ws, req) });
+    });
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -1,4 +1,5 @@
 import type { Agent, ClientRequest, IncomingMessage } from 'node:http';
+import type { createConnection } from 'node:net';
 import WebSocket from 'ws';
 import {
   encodeMessages,
@@ -15,6 +16,7 @@ import {
 } from '../../protocol/index.js';
 import { batchSendsPerTurn } from './send-batching.js';
 import { poolReceivedMessages } from './receive-buffers.js';
+import { DirectReceiver } from './direct-receive.js';
 import { requestTrace } from './request-trace.js';
 import type { Cancellation } from './cancellation.js';
 import { startHeartbeat, type HeartbeatOptions } from './heartbeat.js';
@@ -130,10 +132,13 @@ export class ClientLane {
       let proxyStatus: number | undefined;
       agent?.on('proxyConnect', (connect: { statusCode: number }) => (proxyStatus = connect.statusCode));
       poolReceivedMessages();
+      const maxPayload = Math.max(options.limits.maxData, LIMITS.maxBatchBytes) + 16 * 1024 * 1024;
+      const direct = proxy === undefined && url.startsWith('ws:') && process.env.PARECO_DIRECT_RECEIVE !== '0' ? new DirectReceiver('client', maxPayload) : undefined;
       const ws = new WebSocket(url, {
+        ...(direct === undefined ? {} : { createConnection: direct.createConnection as typeof createConnection }),
         headers,
         perMessageDeflate: false,
-        maxPayload: Math.max(options.limits.maxData, LIMITS.maxBatchBytes) + 16 * 1024 * 1024,
+        maxPayload,
         // Masking protects browsers' shared proxies from cache poisoning; for a CLI it is only
         // a per-byte XOR and a copy, so send a zero mask (still a valid frame).
         generateMask: (mask) => mask.fill(0),
@@ -204,6 +209,7 @@ export class ClientLane {
         if (typeof header === 'string') serverVersion = header;
       });
       ws.once('open', () => {
+        direct?.attach(ws);
         if (settled) return;
         settle();
         ws.removeAllListeners('error');

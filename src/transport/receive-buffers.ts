@@ -13,7 +13,7 @@ import * as ws from 'ws';
  */
 
 /** Messages below this come from `ws` as before (a slice of one socket read, or small). */
-const POOLED_FROM = 128 * 1024;
+export const POOLED_FROM = 128 * 1024;
 /** Bytes of free buffers kept at most: enough for the flow of a sync, which gives back as fast as it takes. */
 const KEPT_BYTES = 16 * 1024 * 1024;
 
