@@ -6,13 +6,13 @@ import { ErrorCode, fsPath, ParecoError } from '../../protocol/index.js';
 import type { Meta } from './tree.js';
 import { partialName } from './partial-name.js';
 import { WritableDirs } from './writable-dirs.js';
-import { SYNC_IO_LIMIT, writeAt } from './positional-io.js';
+import { SYNC_IO_LIMIT, WRITE_PIECE, writeAt } from './positional-io.js';
 
 const writeAsync = promisify(write);
 const openFd = promisify(openCallback);
-/** One asynchronous positional write of the rest of `data` from `done`; resolves to bytes written. */
+/** One asynchronous positional write of `data` from `done` (a piece of it at most); resolves to bytes written. */
 const writeFd = async (fd: number, data: Uint8Array, done: number) =>
-  (await writeAsync(fd, data, done, data.length - done, done)).bytesWritten;
+  (await writeAsync(fd, data, done, Math.min(WRITE_PIECE, data.length - done), done)).bytesWritten;
 
 interface OpenFile {
   fh: FileHandle;

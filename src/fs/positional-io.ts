@@ -36,11 +36,22 @@ export function readStartSync(fd: number, buffer: Buffer): Buffer {
   return buffer.subarray(0, done);
 }
 
-/** Writes all of `data` at `offset`. */
+/**
+ * Writes go to the kernel in pieces of this size at most. A 1 MiB write makes the page cache take
+ * memory in big blocks, and on a virtual machine whose balloon hands free memory back to the host
+ * (these machines do, a few seconds after it is freed) touching such blocks again is slow: a
+ * 1 GiB file written in 1 MiB pieces took 2.0–2.4 s of system time when its memory had been free
+ * for 12 s, 0.21 s right after; in 64 KiB–512 KiB pieces, 0.22–0.35 s either way (rsync writes
+ * small pieces). A 1 GiB copy with a new server, 10 alternating pairs: upload 0.76 × the time
+ * (server system time 1.33 s instead of 2.47 s), download 0.83 ×.
+ */
+export const WRITE_PIECE = 256 * 1024;
+
+/** Writes all of `data` at `offset`, in pieces of WRITE_PIECE at most. */
 export async function writeAt(fh: FileHandle, data: Uint8Array, offset: number): Promise<void> {
   let done = 0;
   while (done < data.length) {
-    const { bytesWritten } = await fh.write(data, done, data.length - done, offset + done);
+    const { bytesWritten } = await fh.write(data, done, Math.min(WRITE_PIECE, data.length - done), offset + done);
     done += bytesWritten;
   }
 }
