@@ -81,9 +81,10 @@ describe('a rolling restart behind nginx (two servers, hash $arg_route consisten
     assertOk(during);
     assert.equal((await secondHolder).index, 1 - index, 'the draining server opened no session');
     assert.deepEqual(await snapshotTree(join(work, 'dst2')), await snapshotTree(second));
-    // Connections of new syncs with 8 more route keys: every one is upgraded, the ones that hash
-    // to the draining server after its 503 (the odds that none does are 1 in 256).
-    for (let k = 0; k < 8; k++) {
+    // Connections of new syncs with 24 more route keys: every one is upgraded, the ones that hash
+    // to the draining server after its 503 (the odds that none does are 1 in 2^24; with 8 keys,
+    // 1 in 256, it did happen in CI).
+    for (let k = 0; k < 24; k++) {
       const lane = await RawLane.connect(`${nginx.url}/v1/ws?route=new-sync-${k}`, TOKEN);
       await lane.close();
     }
