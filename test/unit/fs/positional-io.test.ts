@@ -28,3 +28,15 @@ test('writeAt: a chunk goes to the file whole, in pieces of WRITE_PIECE at most'
   assert.ok(lengths.every((length) => length <= WRITE_PIECE), `${lengths}`);
   assert.equal(lengths.reduce((a, b) => a + b, 0), data.length);
 });
+
+test('writeAt: a failed write rejects once every piece has settled', async () => {
+  const file = join(await tempDir('pareco-pio-'), 'ro');
+  await (await open(file, 'w')).close();
+  const fh = await open(file, 'r');
+  try {
+    await assert.rejects(writeAt(fh, seededBytes(3 * WRITE_PIECE, 'ro'), 0), (error: NodeJS.ErrnoException) => error.code === 'EBADF');
+  } finally {
+    await fh.close();
+  }
+  assert.equal((await readFile(file)).length, 0);
+});
