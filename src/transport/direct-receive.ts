@@ -45,8 +45,6 @@ export class DirectReceiver {
   /** The big payload being read, and how much of it has arrived. */
   #payload: Buffer | undefined;
   #filled = 0;
-  /** Whether the last read went into the payload (else into the staging buffer). */
-  #readIntoPayload = false;
   /** A frame header split across reads. */
   readonly #header = Buffer.alloc(MAX_HEADER);
   #headerBytes = 0;
@@ -72,7 +70,7 @@ export class DirectReceiver {
   readonly createConnection = (options: NetConnectOpts): Socket => {
     const socket = connect({
       ...options,
-      onread: { buffer: () => this.#nextBuffer(), callback: (bytes: number) => this.#onRead(bytes) },
+      onread: { buffer: () => this.#nextBuffer(), callback: (bytes: number, buffer: Uint8Array) => this.#onRead(bytes, buffer) },
     });
     this.#socket = socket;
     return socket;
@@ -84,7 +82,7 @@ export class DirectReceiver {
    */
   adopt(socket: Duplex, ws: WebSocket): boolean {
     if (!(socket instanceof Socket) || socket.readableLength > 0) return false;
-    if (!readIntoOwnBuffers(socket, () => this.#nextBuffer(), (bytes) => this.#onRead(bytes))) return false;
+    if (!readIntoOwnBuffers(socket, () => this.#nextBuffer(), (bytes, buffer) => this.#onRead(bytes, buffer))) return false;
     this.#socket = socket;
     this.#ws = ws;
     return true;
@@ -99,12 +97,12 @@ export class DirectReceiver {
   }
 
   #nextBuffer(): Uint8Array {
-    this.#readIntoPayload = this.#payload !== undefined;
     return this.#payload === undefined ? staging : this.#payload.subarray(this.#filled);
   }
 
-  #onRead(bytes: number): boolean {
-    if (this.#readIntoPayload) {
+  /** `buffer` is the one the read went into: the payload's rest, or the staging buffer. */
+  #onRead(bytes: number, buffer: Uint8Array): boolean {
+    if (buffer !== staging) {
       this.#filled += bytes;
       if (this.#filled === this.#payload!.length) this.#deliver();
       return true;
@@ -214,7 +212,7 @@ const ONREAD_FIELDS = ['kBuffer', 'kBufferGen', 'kBufferCb'] as const;
  * Makes an open socket read into the buffers `next` gives and report to `onRead`, as `onread`
  * does for a socket opened with it. False (nothing changed) where Node's fields are not there.
  */
-function readIntoOwnBuffers(socket: Socket, next: () => Uint8Array, onRead: (bytes: number) => boolean): boolean {
+function readIntoOwnBuffers(socket: Socket, next: () => Uint8Array, onRead: (bytes: number, buffer: Uint8Array) => boolean): boolean {
   const symbols = Object.getOwnPropertySymbols(socket);
   const [buffer, generator, callback] = ONREAD_FIELDS.map((name) => symbols.find((symbol) => symbol.description === name));
   const fields = socket as unknown as Record<symbol, unknown>;
