@@ -6,7 +6,7 @@ import { ENDPOINT_PATH, LIMITS, PROTOCOL_VERSION, SERVER_VERSION_HEADER } from '
 import { VERSION } from '../version.js';
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from '../transport/heartbeat.js';
 import { poolReceivedMessages } from '../transport/receive-buffers.js';
-import { DirectReceiver } from '../transport/direct-receive.js';
+import { DIRECT_RECEIVE, DirectReceiver } from '../transport/direct-receive.js';
 import { realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { AuthFailures, isAuthorized } from './auth.js';
@@ -142,7 +142,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const direct = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
     const peer = typeof forwarded === 'string' && forwarded !== '' ? `${forwarded.split(',').at(-1)!.trim()} (via ${direct})` : direct;
     wss.handleUpgrade(req, socket, head, (ws) => {
-      if (process.env.PARECO_DIRECT_RECEIVE !== '0') new DirectReceiver('server', MAX_MESSAGE).adopt(socket, ws);
+      if (DIRECT_RECEIVE) new DirectReceiver('server', MAX_MESSAGE).adopt(socket, ws);
       serveLane(ws, { registry: sessions, heartbeat, peer, log, hooks: service.hooksFor(ws, req) });
     });
   });

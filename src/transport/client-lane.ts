@@ -16,7 +16,7 @@ import {
 } from '../../protocol/index.js';
 import { batchSendsPerTurn } from './send-batching.js';
 import { poolReceivedMessages } from './receive-buffers.js';
-import { DirectReceiver } from './direct-receive.js';
+import { DIRECT_RECEIVE, DirectReceiver } from './direct-receive.js';
 import { requestTrace } from './request-trace.js';
 import type { Cancellation } from './cancellation.js';
 import { startHeartbeat, type HeartbeatOptions } from './heartbeat.js';
@@ -133,7 +133,7 @@ export class ClientLane {
       agent?.on('proxyConnect', (connect: { statusCode: number }) => (proxyStatus = connect.statusCode));
       poolReceivedMessages();
       const maxPayload = Math.max(options.limits.maxData, LIMITS.maxBatchBytes) + 16 * 1024 * 1024;
-      const direct = proxy === undefined && url.startsWith('ws:') && process.env.PARECO_DIRECT_RECEIVE !== '0' ? new DirectReceiver('client', maxPayload) : undefined;
+      const direct = proxy === undefined && url.startsWith('ws:') && DIRECT_RECEIVE ? new DirectReceiver('client', maxPayload) : undefined;
       const ws = new WebSocket(url, {
         ...(direct === undefined ? {} : { createConnection: direct.createConnection as typeof createConnection }),
         headers,

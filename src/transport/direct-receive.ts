@@ -8,6 +8,9 @@ import { POOLED_FROM, takeReceiveBuffer } from './receive-buffers.js';
  * a read is taken out of it (copied on or passed along) before the next read of any socket.
  */
 const staging = Buffer.allocUnsafeSlow(64 * 1024);
+/** Off with PARECO_DIRECT_RECEIVE=0: every lane is read through `ws` (to compare). */
+export const DIRECT_RECEIVE = process.env.PARECO_DIRECT_RECEIVE !== '0';
+
 /** The longest frame header: 2 bytes, a 64-bit length, a mask. */
 const MAX_HEADER = 14;
 
