@@ -1,4 +1,4 @@
-import { closeSync, constants, fchmodSync, fsyncSync, futimesSync, open as openCallback, renameSync, write, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fsyncSync, futimesSync, open as openCallback, renameSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { copyFile, lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -6,13 +6,10 @@ import { ErrorCode, fsPath, ParecoError } from '../../protocol/index.js';
 import type { Meta } from './tree.js';
 import { partialName } from './partial-name.js';
 import { WritableDirs } from './writable-dirs.js';
-import { SYNC_IO_LIMIT, WRITE_PIECE, writeAt } from './positional-io.js';
+import { writeAt } from './positional-io.js';
+import { WritePacer } from './write-pacer.js';
 
-const writeAsync = promisify(write);
 const openFd = promisify(openCallback);
-/** One asynchronous positional write of `data` from `done` (a piece of it at most); resolves to bytes written. */
-const writeFd = async (fd: number, data: Uint8Array, done: number) =>
-  (await writeAsync(fd, data, done, Math.min(WRITE_PIECE, data.length - done), done)).bytesWritten;
 
 interface OpenFile {
   fh: FileHandle;
@@ -51,6 +48,8 @@ export class FileWriter {
 
   /** Read-only directories are opened for the changes made in them. */
   readonly #dirs: WritableDirs;
+  /** Whether received data is written synchronously or through the thread pool. */
+  readonly #pacer = new WritePacer();
 
   constructor(options: { inplace: boolean; fsync?: boolean; dirs?: WritableDirs }) {
     this.#inplace = options.inplace;
@@ -98,7 +97,7 @@ export class FileWriter {
     if (offset + data.length > file.size) {
       throw new ParecoError(ErrorCode.PROTOCOL, `${key}: write of ${data.length} bytes at ${offset} goes past the declared size ${file.size}`);
     }
-    await writeAt(file.fh, data, offset);
+    await writeAt(file.fh, file.file, data, offset, this.#pacer);
   }
 
   /** Truncates, applies metadata, closes, and renames the partial file over the target. Idempotent. */
@@ -173,14 +172,12 @@ export class FileWriter {
     if (this.#open.has(key)) await this.closeFile(key);
     const file = this.#inplace ? target : partialPathOf(target);
     // The whole content is here: no need to start from the old target or an old partial.
-    // Small files are written with synchronous calls, as they are read (see SYNC_IO_LIMIT),
-    // except the open: creating a file took 100–250 µs here (rsync's receiver pays the same),
-    // time in which the event loop can take in the next files' data.
+    // Small files are written as received chunks are (see WritePacer), and closed synchronously,
+    // but opened in the thread pool: creating a file took 100–250 µs here (rsync's receiver
+    // pays the same), time in which the event loop can take in the next files' data.
     const fd = await this.#dirs.around(file, () => openFd(fsPath(file), READ_WRITE_NOFOLLOW | constants.O_CREAT | constants.O_TRUNC, 0o600));
     try {
-      for (let done = 0; done < data.length; ) {
-        done += data.length - done > SYNC_IO_LIMIT ? await writeFd(fd, data, done) : writeSync(fd, data, done, data.length - done, done);
-      }
+      await writeAt(fd, file, data, 0, this.#pacer);
       fchmodSync(fd, meta.mode);
       futimesSync(fd, new Date(), mtimeSeconds(meta.mtime));
       if (this.#fsync) fsyncSync(fd);

@@ -1,6 +1,7 @@
-import { read, readSync } from 'node:fs';
+import { read, readSync, write, writeSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
+import type { WritePacer } from './write-pacer.js';
 
 /**
  * Reads of this size or less are done with synchronous calls. On these machines a trip
@@ -10,6 +11,7 @@ import { promisify } from 'node:util';
 export const SYNC_IO_LIMIT = 256 * 1024;
 
 const readAsync = promisify(read);
+const writeAsync = promisify(write);
 
 /** Reads up to `length` bytes at `offset`, fewer only at end of file; small reads are synchronous. */
 export async function readAt(fd: number, buffer: Buffer, offset: number, length: number): Promise<Buffer> {
@@ -47,25 +49,38 @@ export function readStartSync(fd: number, buffer: Buffer): Buffer {
  */
 export const WRITE_PIECE = 256 * 1024;
 
+/** Where writeAt writes: an open FileHandle, or a descriptor its caller holds open meanwhile. */
+export type WriteTarget = FileHandle | number;
+
 /**
- * Writes all of `data` at `offset`, in pieces of WRITE_PIECE at most, handed to the thread pool
- * together rather than one after another (each then waited for a turn of the event loop): a
- * 1 GiB download, 8 pairs, 0.92 × the time, an upload 0.89 ×. Settles once every piece has, so
- * the caller may reuse `data` then, failed or not.
+ * Writes all of `data` at `offset` into `file` (its path), in pieces of WRITE_PIECE at most:
+ * synchronously while `pacer` says so, else (the rest) handed to the thread pool together rather
+ * than one after another (each then waited for a turn of the event loop: a 1 GiB download, 8
+ * pairs, 0.92 × the time, an upload 0.89 ×). Settles once every piece has, so the caller may
+ * reuse `data` then, failed or not.
  */
-export async function writeAt(fh: FileHandle, data: Uint8Array, offset: number): Promise<void> {
+export async function writeAt(target: WriteTarget, file: string, data: Uint8Array, offset: number, pacer: WritePacer): Promise<void> {
+  let at = 0;
+  // A FileHandle has fd -1 from the moment its close begins; its own write then fails (EBADF).
+  const fd = typeof target === 'number' ? target : target.fd;
+  while (at < data.length && fd >= 0 && pacer.synchronous(file)) {
+    at += pacer.timed(() => writeSync(fd, data, at, Math.min(WRITE_PIECE, data.length - at), offset + at));
+  }
   const pieces: Promise<void>[] = [];
-  for (let at = 0; at < data.length; at += WRITE_PIECE) {
-    pieces.push(writePiece(fh, data.subarray(at, Math.min(at + WRITE_PIECE, data.length)), offset + at));
+  for (; at < data.length; at += WRITE_PIECE) {
+    pieces.push(writePiece(target, data.subarray(at, Math.min(at + WRITE_PIECE, data.length)), offset + at));
   }
   const failed = (await Promise.allSettled(pieces)).find((outcome) => outcome.status === 'rejected');
   if (failed !== undefined) throw failed.reason;
 }
 
-async function writePiece(fh: FileHandle, piece: Uint8Array, offset: number): Promise<void> {
+async function writePiece(target: WriteTarget, piece: Uint8Array, offset: number): Promise<void> {
   let done = 0;
   while (done < piece.length) {
-    const { bytesWritten } = await fh.write(piece, done, piece.length - done, offset + done);
+    const { bytesWritten } =
+      typeof target === 'number'
+        ? await writeAsync(target, piece, done, piece.length - done, offset + done)
+        : await target.write(piece, done, piece.length - done, offset + done);
     done += bytesWritten;
   }
 }

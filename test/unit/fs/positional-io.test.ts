@@ -3,40 +3,87 @@ import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { WRITE_PIECE, writeAt } from '../../../src/fs/positional-io.js';
+import { WritePacer } from '../../../src/fs/write-pacer.js';
 import { seededBytes } from '../../support/make-tree.js';
 import { tempDir } from '../../support/temp-dir.js';
 
-test('writeAt: a chunk goes to the file whole, in pieces of WRITE_PIECE at most', async () => {
+/** Opens a new file whose handle records the lengths of the writes made through it (the thread pool's). */
+async function recordedFile(): Promise<{ file: string; fh: Awaited<ReturnType<typeof open>>; pooled: number[] }> {
   const file = join(await tempDir('pareco-pio-'), 'f');
   const fh = await open(file, 'w+');
-  const lengths: number[] = [];
+  const pooled: number[] = [];
   const write = fh.write.bind(fh);
   // The real handle, its writes recorded on their way through.
   fh.write = ((data: Uint8Array, offset: number, length: number, position: number) => {
-    lengths.push(length);
+    pooled.push(length);
     return write(data, offset, length, position);
   }) as typeof fh.write;
+  return { file, fh, pooled };
+}
+
+test('writeAt: on a local file system that answers fast, a chunk is written whole without the thread pool', async () => {
+  const { file, fh, pooled } = await recordedFile();
   const data = seededBytes(1024 * 1024 + 13, 'chunk');
   try {
-    await writeAt(fh, data, 5);
+    await writeAt(fh, file, data, 5, new WritePacer());
   } finally {
     await fh.close();
   }
   const written = await readFile(file);
   assert.equal(written.length, 5 + data.length);
   assert.ok(written.subarray(5).equals(data));
-  assert.ok(lengths.every((length) => length <= WRITE_PIECE), `${lengths}`);
-  assert.equal(lengths.reduce((a, b) => a + b, 0), data.length);
+  assert.deepEqual(pooled, []);
 });
 
-test('writeAt: a failed write rejects once every piece has settled', async () => {
-  const file = join(await tempDir('pareco-pio-'), 'ro');
-  await (await open(file, 'w')).close();
-  const fh = await open(file, 'r');
+test('writeAt: after a slow piece the rest goes through the thread pool, in pieces of WRITE_PIECE at most', async () => {
+  const { file, fh, pooled } = await recordedFile();
+  const data = seededBytes(1024 * 1024 + 13, 'chunk');
   try {
-    await assert.rejects(writeAt(fh, seededBytes(3 * WRITE_PIECE, 'ro'), 0), (error: NodeJS.ErrnoException) => error.code === 'EBADF');
+    // Every synchronous write counts as slow: the first piece is written, the rest handed on.
+    await writeAt(fh, file, data, 5, new WritePacer({ slowMs: -1 }));
   } finally {
     await fh.close();
   }
+  const written = await readFile(file);
+  assert.equal(written.length, 5 + data.length);
+  assert.ok(written.subarray(5).equals(data));
+  assert.ok(pooled.length >= 4 && pooled.every((length) => length <= WRITE_PIECE), `${pooled}`);
+  assert.equal(pooled.reduce((a, b) => a + b, 0), data.length - WRITE_PIECE);
+});
+
+test('writeAt: a descriptor is written like a handle', async () => {
+  const file = join(await tempDir('pareco-pio-'), 'fd');
+  const fh = await open(file, 'w+');
+  const data = seededBytes(3 * WRITE_PIECE + 1, 'fd');
+  try {
+    await writeAt(fh.fd, file, data, 0, new WritePacer({ slowMs: -1 }));
+  } finally {
+    await fh.close();
+  }
+  assert.ok((await readFile(file)).equals(data));
+});
+
+for (const [name, pacer] of [
+  ['synchronously', () => new WritePacer()],
+  ['through the thread pool', () => new WritePacer({ slowMs: -1 })],
+] as const) {
+  test(`writeAt: a failed write rejects once every piece has settled (${name})`, async () => {
+    const file = join(await tempDir('pareco-pio-'), 'ro');
+    await (await open(file, 'w')).close();
+    const fh = await open(file, 'r');
+    try {
+      await assert.rejects(writeAt(fh, file, seededBytes(3 * WRITE_PIECE, 'ro'), 0, pacer()), (error: NodeJS.ErrnoException) => error.code === 'EBADF');
+    } finally {
+      await fh.close();
+    }
+    assert.equal((await readFile(file)).length, 0);
+  });
+}
+
+test('writeAt: a closed handle fails with EBADF, not a write to whatever took its descriptor', async () => {
+  const { file, fh } = await recordedFile();
+  const closing = fh.close();
+  await assert.rejects(writeAt(fh, file, seededBytes(100, 'late'), 0, new WritePacer()), (error: NodeJS.ErrnoException) => error.code === 'EBADF');
+  await closing;
   assert.equal((await readFile(file)).length, 0);
 });
