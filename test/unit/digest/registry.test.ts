@@ -23,3 +23,23 @@ test('the native xxhash and xxhash-wasm give the same digests: peers may use eit
   // A known value: xxh64 of nothing (seed 0) is ef46db3751d8e999.
   assert.equal(await digestOf('xxh64', new Uint8Array(0), false), 'ef46db3751d8e999');
 });
+
+test('xxh64 digests land where asked in whichever buffer comes, views into bigger memory included', async () => {
+  const digest = await loadDigest('xxh64');
+  const data = seededBytes(3 * 8192, 'views');
+  const expected = [0, 1, 2].map((i) => {
+    const out = Buffer.alloc(8);
+    digest.into(data.subarray(i * 8192, (i + 1) * 8192), out, 0);
+    return out.toString('hex');
+  });
+  const memory = Buffer.alloc(64, 0xaa);
+  const a = memory.subarray(5, 5 + 24); // a view at an odd offset of a larger buffer
+  const b = Buffer.alloc(24);
+  for (const i of [0, 1, 2]) {
+    digest.into(data.subarray(i * 8192, (i + 1) * 8192), a, i * 8);
+    digest.into(data.subarray(i * 8192, (i + 1) * 8192), b, 16 - i * 8); // alternating with `a`
+  }
+  assert.equal(a.toString('hex'), expected.join(''));
+  assert.equal(b.toString('hex'), [expected[2], expected[1], expected[0]].join(''));
+  assert.ok(memory.subarray(0, 5).every((byte) => byte === 0xaa) && memory.subarray(29).every((byte) => byte === 0xaa), 'nothing around the view is touched');
+});
