@@ -7,7 +7,7 @@ import type { Meta } from './tree.js';
 import { partialName } from './partial-name.js';
 import { WritableDirs } from './writable-dirs.js';
 import { writeAt } from './positional-io.js';
-import { WritePacer } from './write-pacer.js';
+import { writePacer } from './write-pacer.js';
 
 const openFd = promisify(openCallback);
 
@@ -48,8 +48,6 @@ export class FileWriter {
 
   /** Read-only directories are opened for the changes made in them. */
   readonly #dirs: WritableDirs;
-  /** Whether received data is written synchronously or through the thread pool. */
-  readonly #pacer = new WritePacer();
 
   constructor(options: { inplace: boolean; fsync?: boolean; dirs?: WritableDirs }) {
     this.#inplace = options.inplace;
@@ -97,7 +95,7 @@ export class FileWriter {
     if (offset + data.length > file.size) {
       throw new ParecoError(ErrorCode.PROTOCOL, `${key}: write of ${data.length} bytes at ${offset} goes past the declared size ${file.size}`);
     }
-    await writeAt(file.fh, file.file, data, offset, this.#pacer);
+    await writeAt(file.fh, file.file, data, offset, writePacer);
   }
 
   /** Truncates, applies metadata, closes, and renames the partial file over the target. Idempotent. */
@@ -177,7 +175,7 @@ export class FileWriter {
     // pays the same), time in which the event loop can take in the next files' data.
     const fd = await this.#dirs.around(file, () => openFd(fsPath(file), READ_WRITE_NOFOLLOW | constants.O_CREAT | constants.O_TRUNC, 0o600));
     try {
-      await writeAt(fd, file, data, 0, this.#pacer);
+      await writeAt(fd, file, data, 0, writePacer);
       fchmodSync(fd, meta.mode);
       futimesSync(fd, new Date(), mtimeSeconds(meta.mtime));
       if (this.#fsync) fsyncSync(fd);

@@ -61,9 +61,12 @@ export type WriteTarget = FileHandle | number;
  */
 export async function writeAt(target: WriteTarget, file: string, data: Uint8Array, offset: number, pacer: WritePacer): Promise<void> {
   let at = 0;
-  // A FileHandle has fd -1 from the moment its close begins; its own write then fails (EBADF).
+  // A FileHandle's fd is its open descriptor until the close itself, after the operations under
+  // way on it (none can start or end within this synchronous loop); -1 once closing: its own
+  // write then fails, EBADF.
   const fd = typeof target === 'number' ? target : target.fd;
-  while (at < data.length && fd >= 0 && pacer.synchronous(file)) {
+  const synchronous = fd >= 0 && data.length > 0 && pacer.local(fd, file);
+  while (at < data.length && synchronous && pacer.calm()) {
     at += pacer.timed(() => writeSync(fd, data, at, Math.min(WRITE_PIECE, data.length - at), offset + at));
   }
   const pieces: Promise<void>[] = [];

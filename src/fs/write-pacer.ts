@@ -1,4 +1,4 @@
-import { statfsSync } from 'node:fs';
+import { fstatSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fsPath } from '../../protocol/index.js';
@@ -26,15 +26,17 @@ const POOL_AFTER_SLOW_MS = 2000;
  * time, 0.2 s less CPU on the receiving side. rsync's receiver writes synchronously throughout.
  *
  * What a synchronous write risks is the event loop waiting with it: every lane, heartbeat and,
- * on a server, every session. So the first piece that takes longer than SLOW_WRITE_MS sends the
- * writes to the thread pool for POOL_AFTER_SLOW_MS: a slow or throttled disk stops the event loop
- * for one write per period at most. Network and FUSE file systems are never written synchronously
- * (decided once per writer, from the file system of the first file written).
+ * on a server, every session. So the first piece that takes longer than SLOW_WRITE_MS sends every
+ * writer of the process to the thread pool for POOL_AFTER_SLOW_MS: a slow or throttled disk stops
+ * the event loop for one write per period at most. Files on a network or FUSE file system are
+ * always written through the pool; which one a file is on is looked up once per device (statfs,
+ * right after the file was opened: on NFS that is one call to a server that just answered).
  */
 export class WritePacer {
   readonly #slowMs: number;
   readonly #poolMs: number;
-  #local: boolean | undefined;
+  /** Whether each device (st_dev) seen so far is on a local file system. */
+  readonly #local = new Map<number, boolean>();
   #poolUntil = 0;
 
   constructor(options: { slowMs?: number; poolMs?: number } = {}) {
@@ -42,10 +44,17 @@ export class WritePacer {
     this.#poolMs = options.poolMs ?? POOL_AFTER_SLOW_MS;
   }
 
-  /** True when the next piece of `file` (an absolute path) may be written synchronously. */
-  synchronous(file: string): boolean {
-    this.#local ??= onLocalFileSystem(dirname(file));
-    return this.#local && performance.now() >= this.#poolUntil;
+  /** True when `fd`, open on `file` (an absolute path), is on a file system written synchronously. */
+  local(fd: number, file: string): boolean {
+    const { dev } = fstatSync(fd);
+    let local = this.#local.get(dev);
+    if (local === undefined) this.#local.set(dev, (local = onLocalFileSystem(dirname(file))));
+    return local;
+  }
+
+  /** True unless a piece was slow within the last POOL_AFTER_SLOW_MS. */
+  calm(): boolean {
+    return performance.now() >= this.#poolUntil;
   }
 
   /** Runs one synchronous write (returning bytes written), noting a slow one. */
@@ -60,9 +69,17 @@ export class WritePacer {
   }
 }
 
+/** The pacer every FileWriter of the process shares: one slow write sends them all to the pool. */
+export const writePacer = new WritePacer();
+
+/** True for a statfs `f_type` of a file system that WritePacer writes synchronously. */
+export function isLocalFileSystem(type: number): boolean {
+  return LOCAL_FILE_SYSTEMS.has(type);
+}
+
 function onLocalFileSystem(dir: string): boolean {
   try {
-    return LOCAL_FILE_SYSTEMS.has(statfsSync(fsPath(dir)).type);
+    return isLocalFileSystem(statfsSync(fsPath(dir)).type);
   } catch {
     return false;
   }

@@ -26,10 +26,11 @@ test('the native xxhash and xxhash-wasm give the same digests: peers may use eit
 
 test('xxh64 digests land where asked in whichever buffer comes, views into bigger memory included', async () => {
   const digest = await loadDigest('xxh64');
+  const wasm = await loadDigest('xxh64', { wasm: true }); // the expected values, computed apart
   const data = seededBytes(3 * 8192, 'views');
   const expected = [0, 1, 2].map((i) => {
     const out = Buffer.alloc(8);
-    digest.into(data.subarray(i * 8192, (i + 1) * 8192), out, 0);
+    wasm.into(data.subarray(i * 8192, (i + 1) * 8192), out, 0);
     return out.toString('hex');
   });
   const memory = Buffer.alloc(64, 0xaa);

@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
+import { statfsSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WritePacer } from '../../../src/fs/write-pacer.js';
+import { isLocalFileSystem, WritePacer } from '../../../src/fs/write-pacer.js';
 import { tempDir } from '../../support/temp-dir.js';
+
+const localTmp = isLocalFileSystem(statfsSync(tmpdir()).type) ? {} : { skip: `${tmpdir()} is not on a local file system the pacer knows` };
 
 /** Keeps the thread busy for `ms`, as a write waiting for the disk would. */
 function busy(ms: number): number {
@@ -12,39 +17,55 @@ function busy(ms: number): number {
   return 0;
 }
 
-test('WritePacer: a local file system is written synchronously', async () => {
+test('WritePacer: a file on a local file system is written synchronously', localTmp, async () => {
   const file = join(await tempDir('pareco-pacer-'), 'f');
-  assert.equal(new WritePacer().synchronous(file), true);
+  const fh = await open(file, 'w');
+  try {
+    assert.equal(new WritePacer().local(fh.fd, file), true);
+  } finally {
+    await fh.close();
+  }
 });
 
-test('WritePacer: a file system it does not know as local (here procfs) never is', () => {
-  assert.equal(new WritePacer().synchronous('/proc/self/x'), false);
+test('WritePacer: a file system it does not know as local (here procfs) never is', async () => {
+  const fh = await open('/proc/self/status', 'r');
+  try {
+    assert.equal(new WritePacer().local(fh.fd, '/proc/self/status'), false);
+  } finally {
+    await fh.close();
+  }
 });
 
-test('WritePacer: a directory it cannot look at is not written synchronously', async () => {
-  const file = join(await tempDir('pareco-pacer-'), 'missing', 'deeper', 'f');
-  assert.equal(new WritePacer().synchronous(file), false);
+test('WritePacer: local or not is decided per device, so a mount inside the tree counts as what it is', localTmp, async () => {
+  const pacer = new WritePacer();
+  const file = join(await tempDir('pareco-pacer-'), 'f');
+  const [local, proc] = await Promise.all([open(file, 'w'), open('/proc/self/status', 'r')]);
+  try {
+    assert.equal(pacer.local(local.fd, file), true);
+    assert.equal(pacer.local(proc.fd, '/proc/self/status'), false);
+    assert.equal(pacer.local(local.fd, file), true);
+  } finally {
+    await Promise.all([local.close(), proc.close()]);
+  }
 });
 
 test('WritePacer: a slow write sends the next ones to the thread pool for a while, then it tries again', async () => {
-  const file = join(await tempDir('pareco-pacer-'), 'f');
-  const pacer = new WritePacer({ slowMs: 20, poolMs: 200 });
-  assert.equal(pacer.timed(() => busy(1)), 0);
-  assert.equal(pacer.synchronous(file), true, 'a fast write changes nothing');
-  pacer.timed(() => busy(30));
-  assert.equal(pacer.synchronous(file), false);
-  await sleep(250);
-  assert.equal(pacer.synchronous(file), true);
+  const pacer = new WritePacer({ slowMs: 100, poolMs: 300 });
+  assert.equal(pacer.timed(() => 7), 7);
+  assert.equal(pacer.calm(), true, 'a fast write changes nothing');
+  pacer.timed(() => busy(150));
+  assert.equal(pacer.calm(), false);
+  await sleep(400);
+  assert.equal(pacer.calm(), true);
 });
 
-test('WritePacer: a write that throws is timed too', async () => {
-  const file = join(await tempDir('pareco-pacer-'), 'f');
-  const pacer = new WritePacer({ slowMs: 20, poolMs: 200 });
+test('WritePacer: a write that throws is timed too', () => {
+  const pacer = new WritePacer({ slowMs: 100, poolMs: 300 });
   assert.throws(() =>
     pacer.timed(() => {
-      busy(30);
+      busy(150);
       throw new Error('EIO');
     }),
   );
-  assert.equal(pacer.synchronous(file), false);
+  assert.equal(pacer.calm(), false);
 });
