@@ -45,7 +45,9 @@ export function readStartSync(fd: number, buffer: Buffer): Buffer {
  * 1 GiB file written in 1 MiB pieces took 2.0–2.4 s of system time when its memory had been free
  * for 12 s, 0.21 s right after; in 64 KiB–512 KiB pieces, 0.22–0.35 s either way (rsync writes
  * small pieces). A 1 GiB copy with a new server, 10 alternating pairs: upload 0.76 × the time
- * (server system time 1.33 s instead of 2.47 s), download 0.83 ×.
+ * (server system time 1.33 s instead of 2.47 s), download 0.83 ×. (That was memory a process
+ * had freed. When page cache is freed, a deleted file's, writes of any size are slow there for
+ * a while: bench/RESULTS.md, the full run at 1958152.)
  */
 export const WRITE_PIECE = 256 * 1024;
 
