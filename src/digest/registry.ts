@@ -51,6 +51,11 @@ function viewOf(out: Buffer): DataView {
   return lastView;
 }
 
+/** A 64-bit hash as a Digest: written big-endian, as every digest is compared as bytes. */
+function digest64(hash: (data: Uint8Array) => bigint): Digest {
+  return { size: 8, into: (data, out, offset) => viewOf(out).setBigUint64(offset, hash(data)) };
+}
+
 function cryptoDigest(algorithm: string, size: number): Digest {
   return { size, into: (data, out, offset) => void createHash(algorithm).update(data).digest().copy(out, offset) };
 }
@@ -65,9 +70,9 @@ export async function loadDigest(name: HashName, options: { wasm?: boolean } = {
   const fast = options.wasm === true ? null : nativeXxhash();
   switch (name) {
     case 'xxh64': {
-      if (fast !== null) return { size: 8, into: (data, out, offset) => viewOf(out).setBigUint64(offset, fast.xxh64(data)) };
+      if (fast !== null) return digest64((data) => fast.xxh64(data));
       const { h64Raw } = await (xxhashReady ??= xxhash());
-      return { size: 8, into: (data, out, offset) => void out.writeBigUInt64BE(h64Raw(data), offset) };
+      return digest64(h64Raw);
     }
     case 'xxh32': {
       if (fast !== null) return { size: 4, into: (data, out, offset) => void out.writeUInt32BE(fast.xxh32(data) >>> 0, offset) };
